@@ -1,0 +1,360 @@
+/* disco_f746.c - STM32F746NG on the STM32F746G-DISCO (the paper's board).
+ *
+ * Console: USART1 on PA9 (TX) / PB7 (RX), wired to the ST-LINK virtual COM
+ * port, 115200 8N1.
+ *
+ * Clock: by default the core stays on the 16 MHz HSI it resets to. That needs
+ * no flash wait states and cannot be misconfigured, and cycle counts (what we
+ * measure) do not depend on the clock except through flash wait states.
+ * Build with -DDISCO_F746_FAST=1 for the paper's setting: PLL from HSI to
+ * 216 MHz (over-drive, 7 wait states, ART) with I- and D-cache on. That path
+ * follows RM0385 sec. 3.3.2, 4.1.4 and 5.3 but has not been run on hardware
+ * by this project yet.
+ *
+ * Counter: DWT CYCCNT (32 bit, core cycles), extended to 64 bits by a
+ * SysTick interrupt that samples it more often than it wraps.
+ */
+#include "board.h"
+#include "startup/cortexm.h"
+#include "startup/stm32_common.h"
+
+/* F7 USART layout (RM0385 31.8), not the F4 one. */
+#define USART1_BASE 0x40011000u
+#define USART1_CR1 REG32(USART1_BASE + 0x00u)
+#define USART1_BRR REG32(USART1_BASE + 0x0Cu)
+#define USART1_ISR REG32(USART1_BASE + 0x1Cu)
+#define USART1_ICR REG32(USART1_BASE + 0x20u)
+#define USART1_RDR REG32(USART1_BASE + 0x24u)
+#define USART1_TDR REG32(USART1_BASE + 0x28u)
+#define USART_CR1_UE (1u << 0)
+#define USART_CR1_RE (1u << 2)
+#define USART_CR1_TE (1u << 3)
+#define USART_ISR_ORE (1u << 3)
+#define USART_ISR_RXNE (1u << 5)
+#define USART_ISR_TC (1u << 6)
+#define USART_ISR_TXE (1u << 7)
+#define USART_ICR_ORECF (1u << 3)
+
+#define PWR_CR1 REG32(0x40007000u)
+#define PWR_CSR1 REG32(0x40007004u)
+#define PWR_CR1_ODEN (1u << 16)
+#define PWR_CR1_ODSWEN (1u << 17)
+#define PWR_CSR1_ODRDY (1u << 16)
+#define PWR_CSR1_ODSWRDY (1u << 17)
+#define RCC_CR_PLLON (1u << 24)
+#define RCC_CR_PLLRDY (1u << 25)
+
+#define FLASH_REGION_BASE 0x08080000u     /* sectors 6 and 7, see disco_f746.ld */
+#define FLASH_REGION_SIZE (512u * 1024u)
+#define FLASH_SECTOR_SIZE (256u * 1024u)
+#define FLASH_REGION_FIRST_SECTOR 6u
+#define DCACHE_LINE 32u
+
+#ifndef DISCO_F746_FAST
+#define DISCO_F746_FAST 0
+#endif
+
+#if DISCO_F746_FAST
+#define CORE_HZ 216000000u
+#define PCLK2_HZ 108000000u
+#else
+#define CORE_HZ 16000000u
+#define PCLK2_HZ 16000000u
+#endif
+
+static const board_info_t s_info = {
+    .board_id = BOARD_ID_DISCO_F746,
+    .unit = BOARD_UNIT_CPU_CYCLE,
+    .tick_hz = CORE_HZ,
+    .core_hz = CORE_HZ,
+    .ram_base = 0x20000000u,
+    .ram_size = 320u * 1024u,
+    .flash_base = FLASH_REGION_BASE,
+    .flash_size = FLASH_REGION_SIZE,
+    .flash_erase_size = FLASH_SECTOR_SIZE,
+    .flash_is_ram = 0u,
+    .flash_total = 1024u * 1024u,
+};
+
+/* 64-bit extension of CYCCNT; touched only with interrupts masked or from
+ * SysTick_Handler. */
+static uint32_t s_reset_reason;
+static uint32_t s_cyc_last;
+static uint32_t s_cyc_high;
+
+static uint64_t cyc_update(void)
+{
+    uint32_t now = DWT_CYCCNT;
+    if (now < s_cyc_last) {
+        s_cyc_high += 1u;
+    }
+    s_cyc_last = now;
+    return ((uint64_t)s_cyc_high << 32) | now;
+}
+
+void SysTick_Handler(void) { (void)cyc_update(); }
+
+#if DISCO_F746_FAST
+static void clock_216mhz(void)
+{
+    RCC_APB1ENR |= RCC_APB1ENR_PWREN;
+    (void)RCC_APB1ENR; /* read back: the enable takes effect after a bus cycle */
+    /* PLL: HSI 16 MHz / M=8 = 2 MHz; * N=216 = 432 MHz VCO; / P=2 = 216 MHz;
+     * / Q=9 = 48 MHz (USB, SDMMC). PLLSRC = HSI (bit 22 clear). */
+    RCC_PLLCFGR = (8u << 0) | (216u << 6) | (0u << 16) | (9u << 24);
+    RCC_CR |= RCC_CR_PLLON;
+    while ((RCC_CR & RCC_CR_PLLRDY) == 0u) {
+    }
+    /* Above 180 MHz the regulator needs over-drive (VOS scale 1 is the reset value). */
+    PWR_CR1 |= PWR_CR1_ODEN;
+    while ((PWR_CSR1 & PWR_CSR1_ODRDY) == 0u) {
+    }
+    PWR_CR1 |= PWR_CR1_ODSWEN;
+    while ((PWR_CSR1 & PWR_CSR1_ODSWRDY) == 0u) {
+    }
+    /* 7 wait states at 2.7-3.6 V, 216 MHz; prefetch + ART accelerator. */
+    FLASH_ACR = 7u | (1u << 8) | (1u << 9);
+    while ((FLASH_ACR & 0xFu) != 7u) {
+    }
+    /* AHB /1, APB1 /4 = 54 MHz (max 54), APB2 /2 = 108 MHz (max 108), then switch. */
+    RCC_CFGR = (RCC_CFGR & ~0xFCF3u) | (5u << 10) | (4u << 13);
+    RCC_CFGR = (RCC_CFGR & ~3u) | 2u;
+    while (((RCC_CFGR >> 2) & 3u) != 2u) {
+    }
+}
+
+static void caches_enable(void)
+{
+    uint32_t sets;
+    uint32_t ways;
+    uint32_t ccsidr;
+
+    cm_dsb();
+    cm_isb();
+    SCB_ICIALLU = 0u;
+    cm_dsb();
+    cm_isb();
+    SCB_CCR |= SCB_CCR_IC;
+
+    SCB_CSSELR = 0u; /* level 1 data cache */
+    cm_dsb();
+    ccsidr = SCB_CCSIDR;
+    sets = (ccsidr >> 13) & 0x7FFFu;
+    do {
+        ways = (ccsidr >> 3) & 0x3FFu;
+        do {
+            SCB_DCISW = ((sets & 0x1FFu) << 5) | ((ways & 3u) << 30);
+        } while (ways-- != 0u);
+    } while (sets-- != 0u);
+    cm_dsb();
+    SCB_CCR |= SCB_CCR_DC;
+    cm_dsb();
+    cm_isb();
+}
+#endif
+
+void board_init(void)
+{
+    s_reset_reason = stm32_reset_reason();
+#if DISCO_F746_FAST
+    clock_216mhz();
+    caches_enable();
+#endif
+    RCC_AHB1ENR |= RCC_AHB1ENR_GPIOAEN | RCC_AHB1ENR_GPIOBEN;
+    RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
+    (void)RCC_APB2ENR;
+
+    /* PA9 = USART1_TX, PB7 = USART1_RX, both alternate function 7. */
+    GPIO_MODER(GPIOA_BASE) = (GPIO_MODER(GPIOA_BASE) & ~(3u << 18)) | (GPIO_MODE_AF << 18);
+    GPIO_AFRH(GPIOA_BASE) = (GPIO_AFRH(GPIOA_BASE) & ~(0xFu << 4)) | (7u << 4);
+    GPIO_OSPEEDR(GPIOA_BASE) |= 2u << 18;
+    GPIO_MODER(GPIOB_BASE) = (GPIO_MODER(GPIOB_BASE) & ~(3u << 14)) | (GPIO_MODE_AF << 14);
+    GPIO_AFRL(GPIOB_BASE) = (GPIO_AFRL(GPIOB_BASE) & ~(0xFu << 28)) | (7u << 28);
+    GPIO_PUPDR(GPIOB_BASE) = (GPIO_PUPDR(GPIOB_BASE) & ~(3u << 14)) | (1u << 14); /* idle high */
+
+    USART1_CR1 = 0u;
+    USART1_BRR = (PCLK2_HZ + 115200u / 2u) / 115200u; /* oversampling by 16 */
+    USART1_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+
+    DEMCR |= DEMCR_TRCENA;
+    DWT_LAR = DWT_LAR_KEY;
+    DWT_CYCCNT = 0u;
+    DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+
+    /* Interrupt every 2^24 cycles (1 s at 16 MHz, 78 ms at 216 MHz), far
+     * more often than CYCCNT wraps (268 s / 19.9 s). */
+    SYST_RVR = SYST_RELOAD_MAX;
+    SYST_CVR = 0u;
+    SYST_CSR = SYST_CSR_CLKSOURCE_CPU | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+}
+
+const board_info_t *board_info(void) { return &s_info; }
+uint32_t board_reset_reason(void) { return s_reset_reason; }
+
+void board_uart_put(uint8_t byte)
+{
+    while ((USART1_ISR & USART_ISR_TXE) == 0u) {
+    }
+    USART1_TDR = byte;
+}
+
+void board_uart_write(const uint8_t *data, uint32_t len)
+{
+    uint32_t i;
+    for (i = 0u; i < len; ++i) {
+        board_uart_put(data[i]);
+    }
+}
+
+int32_t board_uart_get(void)
+{
+    uint32_t isr = USART1_ISR;
+    if ((isr & USART_ISR_ORE) != 0u) {
+        /* An overrun stops reception until cleared; the lost byte shows up
+         * as a bad frame, which the link layer NAKs. */
+        USART1_ICR = USART_ICR_ORECF;
+    }
+    if ((isr & USART_ISR_RXNE) == 0u) {
+        return -1;
+    }
+    return (int32_t)(USART1_RDR & 0xFFu);
+}
+
+uint64_t board_cycles(void)
+{
+    uint32_t primask = cm_irq_save();
+    uint64_t now = cyc_update();
+    cm_irq_restore(primask);
+    return now;
+}
+
+/* ---- checkpoint region: real flash, sectors 6-7 ---- */
+
+static void dcache_invalidate(uint32_t addr, uint32_t len)
+{
+    /* Reads of the region may be cached (FAST build); drop stale lines
+     * after the flash controller changed the array underneath. */
+    uint32_t a = addr & ~(DCACHE_LINE - 1u);
+    cm_dsb();
+    for (; a < addr + len; a += DCACHE_LINE) {
+        SCB_DCIMVAC = a;
+    }
+    cm_dsb();
+    cm_isb();
+}
+
+static int32_t flash_wait(void)
+{
+    uint32_t sr;
+    while ((FLASH_SR & FLASH_SR_BSY) != 0u) {
+    }
+    sr = FLASH_SR;
+    FLASH_SR = sr & FLASH_SR_ERRORS; /* write 1 to clear */
+    return (sr & FLASH_SR_ERRORS) != 0u ? -2 : 0;
+}
+
+static void flash_unlock(void)
+{
+    if ((FLASH_CR & FLASH_CR_LOCK) != 0u) {
+        FLASH_KEYR = FLASH_KEY1;
+        FLASH_KEYR = FLASH_KEY2;
+    }
+    FLASH_SR = FLASH_SR_ERRORS;
+}
+
+static void flash_lock(void) { FLASH_CR |= FLASH_CR_LOCK; }
+
+int32_t board_flash_erase(uint32_t offset, uint32_t len)
+{
+    uint32_t sector;
+    int32_t rc = 0;
+    if (offset % FLASH_SECTOR_SIZE != 0u || len % FLASH_SECTOR_SIZE != 0u ||
+        offset > FLASH_REGION_SIZE || len > FLASH_REGION_SIZE - offset) {
+        return -1;
+    }
+    flash_unlock();
+    for (sector = offset / FLASH_SECTOR_SIZE; sector < (offset + len) / FLASH_SECTOR_SIZE; ++sector) {
+        (void)flash_wait();
+        FLASH_CR = FLASH_CR_PSIZE_X32 | FLASH_CR_SER |
+                   ((FLASH_REGION_FIRST_SECTOR + sector) << FLASH_CR_SNB_SHIFT);
+        FLASH_CR |= FLASH_CR_STRT;
+        cm_dsb();
+        rc = flash_wait();
+        board_watchdog_kick(); /* a 256 KB sector takes 1-2 s */
+        if (rc != 0) {
+            break;
+        }
+    }
+    FLASH_CR = 0u;
+    flash_lock();
+    dcache_invalidate(FLASH_REGION_BASE + offset, len);
+    return rc;
+}
+
+int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
+{
+    const uint8_t *src = (const uint8_t *)data;
+    volatile uint32_t *dst = (volatile uint32_t *)(uintptr_t)(FLASH_REGION_BASE + offset);
+    uint32_t i;
+    int32_t rc = 0;
+    if ((offset & 3u) != 0u || (len & 3u) != 0u || offset > FLASH_REGION_SIZE ||
+        len > FLASH_REGION_SIZE - offset) {
+        return -1;
+    }
+    flash_unlock();
+    (void)flash_wait();
+    FLASH_CR = FLASH_CR_PSIZE_X32 | FLASH_CR_PG;
+    for (i = 0u; i < len / 4u; ++i) {
+        uint32_t word = (uint32_t)src[4u * i] | ((uint32_t)src[4u * i + 1u] << 8) |
+                        ((uint32_t)src[4u * i + 2u] << 16) | ((uint32_t)src[4u * i + 3u] << 24);
+        dst[i] = word;
+        cm_dsb(); /* RM0385 3.3.7: the write must leave the core's write buffer */
+        rc = flash_wait();
+        if (rc != 0) {
+            break;
+        }
+    }
+    FLASH_CR = 0u;
+    flash_lock();
+    dcache_invalidate(FLASH_REGION_BASE + offset, len);
+    return rc;
+}
+
+const uint8_t *board_flash_ptr(uint32_t offset)
+{
+    return (const uint8_t *)(uintptr_t)(FLASH_REGION_BASE + offset);
+}
+
+static uint32_t s_watchdog_on;
+
+void board_watchdog_start(uint32_t timeout_ms)
+{
+    stm32_iwdg_start(timeout_ms);
+    s_watchdog_on = 1u;
+}
+
+void board_watchdog_kick(void)
+{
+    if (s_watchdog_on != 0u) {
+        stm32_iwdg_kick();
+    }
+}
+
+void board_reset(void)
+{
+    /* The reply announcing the reset must leave the UART first. */
+    while ((USART1_ISR & USART_ISR_TC) == 0u) {
+    }
+    cm_set_reset_marker(BOARD_RESET_SOFTWARE);
+    cm_system_reset();
+}
+
+void board_exit(int32_t code)
+{
+    /* Nothing to exit to without a debugger (a semihosting bkpt would
+     * fault). Let the last bytes leave the UART, then start over. */
+    (void)code;
+    while ((USART1_ISR & USART_ISR_TC) == 0u) {
+    }
+    cm_system_reset();
+}

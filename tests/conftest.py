@@ -1,0 +1,102 @@
+"""Shared pytest options and the `board` fixture.
+
+By default every HIL test gets a fresh emulated STM32F405 (QEMU netduinoplus2) running the firmware
+built once per session. With a real board attached:
+
+    pytest tests/hil --port /dev/ttyACM0 --board disco_f746ng
+
+the same tests talk to it instead (flash it first: `pio run -e disco_f746ng_online -t upload`, or
+st-flash the ELF from `python -m mcutrain.build disco_f746`); each test starts with a system reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BOARDS = {
+    "qemu_f405": "qemu_f405",  # --board name -> PlatformIO environment
+    "disco_f746ng": "disco_f746",
+    "disco_f746": "disco_f746",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mcutrain board")
+    group.addoption("--port", default=None, help="serial port of a real board (default: run QEMU)")
+    group.addoption(
+        "--board",
+        default="qemu_f405",
+        choices=sorted(BOARDS),
+        help="board the HIL tests target (default: qemu_f405, emulated)",
+    )
+
+
+@pytest.fixture(scope="session")
+def board_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.config.getoption("--board")
+    port = request.config.getoption("--port")
+    if port is None and BOARDS[name] != "qemu_f405":
+        raise pytest.UsageError(f"--board {name} is real hardware: give its --port too")
+    return BOARDS[name]
+
+
+@pytest.fixture(scope="session")
+def serial_port(request: pytest.FixtureRequest) -> str | None:
+    return request.config.getoption("--port")
+
+
+@pytest.fixture(scope="session")
+def firmware_elf(board_name: str, serial_port: str | None) -> Path | None:
+    """The QEMU firmware, built once per session (None when a real board is attached: it runs
+    whatever was flashed)."""
+    if serial_port is not None:
+        return None
+    from mcutrain.build import BuildError, build
+
+    try:
+        return build(board_name, quiet=True)
+    except BuildError as e:
+        pytest.fail(f"firmware build failed:\n{e}", pytrace=False)
+
+
+@pytest.fixture
+def emulator(firmware_elf: Path | None) -> Iterator[object | None]:
+    """A running QemuBoard (None on a real board). Function scope: every test boots afresh."""
+    if firmware_elf is None:
+        yield None
+        return
+    from mcutrain.device.qemu import QemuBoard, QemuError
+
+    try:
+        q = QemuBoard(firmware_elf)
+    except QemuError as e:
+        pytest.skip(str(e))
+    with q:
+        yield q
+
+
+@pytest.fixture
+def board(emulator: object | None, serial_port: str | None) -> Iterator[object]:
+    """A connected mcutrain.device.link.Link to a freshly booted board (its BOOT event queued
+    in link.events on QEMU, consumed by the reset on a real board)."""
+    from mcutrain.device.link import Link
+    from mcutrain.device.qemu import wait_for_boot
+
+    if emulator is not None:
+        link = Link(emulator.port, timeout=5.0)  # type: ignore[attr-defined]
+        wait_for_boot(link)
+        yield link
+        return
+    import serial
+
+    assert serial_port is not None
+    port = serial.Serial(serial_port, 115200, timeout=0.01)
+    link = Link(port, timeout=3.0)
+    try:
+        link.reset_device(timeout=5.0)
+        yield link
+    finally:
+        link.close()
