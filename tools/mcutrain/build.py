@@ -28,6 +28,15 @@ from mcutrain.paths import FIRMWARE, ROOT
 CORE_DIR = ROOT / ".pio-core"
 BUILD_DIR = ROOT / ".pio" / "build"
 ENVS = ("qemu_f405", "disco_f746")
+# User-facing board names (as in `--board`) -> offline PlatformIO environment.
+BOARDS = {"qemu_f405": "qemu_f405", "disco_f746ng": "disco_f746", "disco_f746": "disco_f746"}
+
+
+def env_for_board(board: str) -> str:
+    try:
+        return BOARDS[board]
+    except KeyError:
+        raise BuildError(f"unknown board {board!r}; known: {', '.join(BOARDS)}") from None
 
 # PlatformIO pins the core package by a semver range of its own version scheme; 6.1 and 6.2 both
 # ask for "~4.41101.0" (platformio/dependencies.py), read at runtime so an upgrade is not silent.

@@ -22,9 +22,12 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--board", default="qemu_f405")
 
     def run(a: argparse.Namespace) -> int:
-        from .build import build_firmware
+        from .build import BuildError, build, env_for_board
 
-        build_firmware(a.board, verbose=True)
+        try:
+            print(build(env_for_board(a.board)))
+        except BuildError as e:
+            raise UserError(str(e).splitlines()[0]) from None
         return 0
 
     p.set_defaults(func=run)
@@ -47,10 +50,38 @@ def _add_compile(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_infer(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("infer", help="run an int8 TFLite model on a target and save its int8 output")
+    p.add_argument("model", help="int8 .tflite model")
+    p.add_argument("--input", required=True, help="int8 .npy of the model's input shape")
+    p.add_argument("--target", default="host", help=_targets_help())
+    p.add_argument("--out", required=True, help="where to save the int8 output (.npy)")
+
+    def run(a: argparse.Namespace) -> int:
+        import numpy as np
+
+        from .infer import InferenceError, infer
+        from .tflite_import import ModelError
+
+        try:
+            x = np.load(a.input, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UserError(f"cannot read input {a.input}: {e}") from None
+        try:
+            y = infer(a.model, x, target=a.target)
+        except (InferenceError, ModelError) as e:
+            raise UserError(str(e)) from None
+        np.save(a.out, y)
+        print(f"{a.out}: {y.dtype} {list(y.shape)} {np.array2string(y.reshape(-1)[:16])}")
+        return 0
+
+    p.set_defaults(func=run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_compile,):
+    for add in (_add_build, _add_compile, _add_infer):
         add(sub)
     args = parser.parse_args(argv)
     try:
