@@ -78,10 +78,43 @@ def _add_infer(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="search a sparse-update scheme that fits a memory budget")
+    p.add_argument("model", help="int8 .tflite model")
+    p.add_argument("--budget", required=True, help="arena budget, e.g. 128K")
+    p.add_argument("--data", default=None, help="image folder, one subfolder per class (default: packaged task)")
+    p.add_argument("--out", default=None, help="scheme JSON to write (default: build/schemes/MODEL-BUDGET.json)")
+    p.add_argument("--steps", type=int, default=120, help="SGD steps per contribution measurement")
+    p.add_argument("--seed", type=int, default=0)
+
+    def run(a: argparse.Namespace) -> int:
+        from .sparse.cli_search import run_search
+
+        return run_search(a.model, a.budget, a.data, a.out, steps=a.steps, seed=a.seed)
+
+    p.set_defaults(func=run)
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="rebuild the pretrained int8 models in models/ (needs the 'models' extra)")
+    p.add_argument("--out", default="models", help="output folder")
+
+    def run(a: argparse.Namespace) -> int:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            raise UserError("TensorFlow is a build-time extra: pip install -e '.[models]' first") from None
+        from .modelzoo.build import main as build_models
+
+        return int(build_models(["--out", a.out]) or 0)
+
+    p.set_defaults(func=run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_build, _add_compile, _add_infer):
+    for add in (_add_build, _add_compile, _add_infer, _add_search, _add_models):
         add(sub)
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,1 @@
+"""Data sources for pretraining, transfer and the on-device training stream (all offline)."""

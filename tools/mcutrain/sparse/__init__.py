@@ -1,0 +1,1 @@
+"""Sparse-update scheme search: contribution analysis (golden model) + knapsack / evolutionary search (compiler)."""
