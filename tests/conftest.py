@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,42 @@ def board(emulator: object | None, serial_port: str | None) -> Iterator[object]:
         yield link
     finally:
         link.close()
+
+
+@pytest.fixture
+def device_factory(firmware_elf: Path | None, serial_port: str | None) -> Iterator[Any]:
+    """`device_factory(program=None)` -> a mcutrain.device.client.DeviceTarget on a fresh board.
+
+    QEMU: a new emulator per call with `program` preloaded into its flash program area (how a
+    program too large to upload gets there). Real board: the attached one after a system reset;
+    `program` is uploaded unless the board already runs it, or the test is skipped when it is too
+    large to upload (flash it first: `python -m mcutrain.device.flash disco_f746 --program ...`).
+    """
+    from mcutrain.device.client import DeviceTarget, program_model_id
+
+    made: list[Any] = []
+
+    def make(program: bytes | None = None) -> Any:
+        if firmware_elf is not None:
+            from mcutrain.device.qemu import QemuBoard, QemuError
+
+            try:
+                QemuBoard(firmware_elf)  # only checks that QEMU and the image exist
+            except QemuError as e:
+                pytest.skip(str(e))
+            dev = DeviceTarget.qemu(firmware_elf, program=program)
+        else:
+            assert serial_port is not None
+            dev = DeviceTarget.serial(serial_port)
+            dev.reboot()
+            if program is not None and dev.model_id != program_model_id(program):
+                if len(program) > dev.info().program_capacity:
+                    dev.close()
+                    pytest.skip(f"program of {len(program)} bytes must be flashed (mcutrain.device.flash)")
+                dev.load_program(program)
+        made.append(dev)
+        return dev
+
+    yield make
+    for dev in made:
+        dev.close()

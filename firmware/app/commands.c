@@ -1,11 +1,16 @@
-/* commands.c - PING, INFO, RESET (system) and DEBUG for now; the training commands land
- * here as the engine grows. Payload layouts: docs/protocol.md. */
+/* commands.c - one handler per request (docs/protocol.md has the payload layouts). The
+ * handlers only check the request's shape and compose the reply; the work is done by
+ * program_store.c (LOAD), session.c (SAMPLE, INFER, TRAIN, STATS) and checkpoint.c. */
 #include "commands.h"
 
 #include <signal.h>
 #include <string.h>
 
+#include "checkpoint.h"
+#include "engine.h"
+#include "program_store.h"
 #include "protocol.h"
+#include "session.h"
 
 /* The board's reset codes are the protocol's, so BOOT can pass them on as they are. */
 typedef char commands_reset_codes_match[(BOARD_RESET_POWER == RESET_REASON_POWER &&
@@ -19,6 +24,21 @@ typedef char commands_reset_codes_match[(BOARD_RESET_POWER == RESET_REASON_POWER
 
 /* Counter value when BOOT went out: boot cost as seen by the host. */
 static uint64_t s_boot_cycles;
+
+/* Reply payloads are composed here (the link copies them into its reply cache), so no
+ * handler needs a kilobyte of stack. */
+static uint8_t s_reply[LINK_MAX_PAYLOAD];
+
+/* Binds the best program the store has (newest upload, else ROM) and its newest checkpoint. */
+static void bind_stored_program(void)
+{
+    program_ref_t ref;
+    session_unbind();
+    checkpoint_forget();
+    if (program_store_find(&ref) && session_bind(&ref) == STATUS_OK) {
+        (void)checkpoint_boot();
+    }
+}
 
 static const char *board_name(uint32_t id)
 {
@@ -35,12 +55,17 @@ static const char *board_name(uint32_t id)
 void commands_boot(link_t *link)
 {
     uint8_t p[BOOT_EVENT_SIZE];
+    const program_ref_t *ref;
+    bind_stored_program();
+    ref = session_program();
     memset(p, 0, sizeof p);
     p[0] = (uint8_t)board_reset_reason();
     p[1] = (uint8_t)PROTO_VERSION;
     p[2] = (uint8_t)FW_VERSION_MAJOR;
     p[3] = (uint8_t)FW_VERSION_MINOR;
     p[4] = (uint8_t)FW_VERSION_PATCH;
+    p[5] = ref != NULL ? ref->source : (uint8_t)PROGRAM_SOURCE_NONE;
+    p[6] = checkpoint_current();
     s_boot_cycles = board_cycles();
     link_event(link, EVENT_BOOT, p, (uint16_t)sizeof p);
 }
@@ -51,20 +76,26 @@ static void cmd_info(link_t *link, const link_frame_t *req)
     uint8_t p[INFO_REPLY_SIZE];
     const char *name = board_name(bi->board_id);
     size_t n = strlen(name);
+    const program_ref_t *ref = session_program();
 
     memset(p, 0, sizeof p);
     p[0] = (uint8_t)PROTO_VERSION;
     p[1] = (uint8_t)FW_VERSION_MAJOR;
     p[2] = (uint8_t)FW_VERSION_MINOR;
     p[3] = (uint8_t)FW_VERSION_PATCH;
-    proto_put_u16(&p[4], 0u);  /* schedule format version: no engine program support yet */
-    proto_put_u16(&p[6], 0u);  /* reserved */
+    if (req->len != 0u) {
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
+        return;
+    }
+    proto_put_u16(&p[4], (uint16_t)MCT_FORMAT_VERSION);
+    p[6] = ref != NULL ? ref->source : (uint8_t)PROGRAM_SOURCE_NONE;
+    p[7] = checkpoint_current();
     proto_put_u32(&p[8], bi->core_hz);
     proto_put_u32(&p[12], bi->ram_size);
     proto_put_u32(&p[16], bi->flash_total);
-    proto_put_u32(&p[20], 0u); /* arena bytes: no arena yet */
-    proto_put_u32(&p[24], 0u); /* model id: none loaded */
-    proto_put_u32(&p[28], bi->flash_size); /* program/checkpoint region */
+    proto_put_u32(&p[20], session_arena_capacity());
+    proto_put_u32(&p[24], ref != NULL ? ref->model_id : 0u);
+    proto_put_u32(&p[28], program_store_capacity());
     memcpy(&p[32], name, n < INFO_BOARD_LEN ? n : INFO_BOARD_LEN);
     link_reply(link, req, STATUS_OK, p, (uint16_t)sizeof p);
 }
@@ -147,13 +178,157 @@ static void cmd_reset(link_t *link, const link_frame_t *req)
         link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
         return;
     }
+    if (req->payload[0] == RESET_MODE_TRAINING) {
+        uint8_t st = session_reset_training();
+        if (st == STATUS_OK) {
+            checkpoint_forget(); /* the weights are the initial ones now, not a slot's */
+        }
+        link_reply(link, req, st, NULL, 0u);
+        return;
+    }
     if (req->payload[0] != RESET_MODE_SYSTEM) {
-        /* RESET_MODE_TRAINING belongs to the training state, which does not exist yet. */
-        link_reply(link, req, STATUS_NO_MODEL, NULL, 0u);
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
         return;
     }
     link_reply(link, req, STATUS_OK, NULL, 0u);
     board_reset(); /* the host then sees BOOT with reason SOFTWARE */
+}
+
+static void cmd_stats(link_t *link, const link_frame_t *req)
+{
+    if (req->len > 1u || (req->len == 1u && (req->payload[0] & ~1u) != 0u)) {
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
+        return;
+    }
+    session_stats(s_reply, req->len == 1u && (req->payload[0] & 1u) != 0u);
+    link_reply(link, req, STATUS_OK, s_reply, (uint16_t)STATS_REPLY_SIZE);
+}
+
+static uint8_t load_begin(const link_frame_t *req, uint16_t *n)
+{
+    const program_ref_t *ref = session_program();
+    int clobbered = 0;
+    uint8_t st = program_store_begin(req->payload, req->len, ref != NULL ? ref->blob : NULL, s_reply, n,
+                                     &clobbered);
+    if (clobbered) {
+        /* The running program's bytes were erased: fall back to what is left (ROM). */
+        bind_stored_program();
+    }
+    return st;
+}
+
+static uint8_t load_commit(uint16_t *n)
+{
+    program_ref_t ref;
+    uint8_t st = program_store_verify(&ref);
+    if (st != STATUS_OK) {
+        return st;
+    }
+    st = session_bind(&ref);
+    if (st != STATUS_OK) {
+        /* Refused before anything was touched (arena too small) or, rarely, after: either
+         * way the new program is dropped and the stored one is running. */
+        program_store_abort();
+        if (session_program() == NULL) {
+            bind_stored_program();
+        }
+        return st;
+    }
+    /* A new program starts from its initial weights; checkpoints of it are restored at
+     * the next boot or by CHECKPOINT_RESTORE. */
+    checkpoint_forget();
+    return program_store_seal(s_reply, n);
+}
+
+static void cmd_load(link_t *link, const link_frame_t *req)
+{
+    uint16_t n = 0u;
+    uint8_t st;
+    if (req->len < 1u) {
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
+        return;
+    }
+    switch (req->payload[0]) {
+    case XFER_OP_BEGIN:
+        st = load_begin(req, &n);
+        break;
+    case XFER_OP_CHUNK:
+        st = program_store_chunk(req->payload, req->len, s_reply, &n);
+        break;
+    case XFER_OP_COMMIT:
+        st = req->len == 4u ? load_commit(&n) : STATUS_BAD_ARG;
+        break;
+    case XFER_OP_ABORT:
+        st = req->len == 4u ? STATUS_OK : STATUS_BAD_ARG;
+        if (st == STATUS_OK) {
+            program_store_abort();
+        }
+        break;
+    default:
+        st = STATUS_BAD_ARG;
+        break;
+    }
+    link_reply(link, req, st, st == STATUS_OK ? s_reply : NULL, st == STATUS_OK ? n : 0u);
+}
+
+static void cmd_sample(link_t *link, const link_frame_t *req)
+{
+    uint16_t n = 0u;
+    uint8_t st = session_sample(req->payload, req->len, s_reply, &n);
+    link_reply(link, req, st, st == STATUS_OK ? s_reply : NULL, st == STATUS_OK ? n : 0u);
+}
+
+static void cmd_infer(link_t *link, const link_frame_t *req)
+{
+    uint16_t n = 0u;
+    uint8_t st = req->len == 0u ? session_infer(s_reply, &n, (uint16_t)sizeof s_reply) : STATUS_BAD_ARG;
+    link_reply(link, req, st, st == STATUS_OK ? s_reply : NULL, st == STATUS_OK ? n : 0u);
+}
+
+static void cmd_train(link_t *link, const link_frame_t *req)
+{
+    session_step_t r;
+    uint32_t steps, i;
+    uint64_t cycles = 0u;
+    uint8_t st = STATUS_OK;
+    if (req->len != TRAIN_REQ_SIZE || proto_get_u32(req->payload) == 0u) {
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
+        return;
+    }
+    steps = proto_get_u32(req->payload);
+    memset(&r, 0, sizeof r);
+    for (i = 0u; i < steps && st == STATUS_OK; ++i) {
+        st = session_train_step(&r);
+        cycles += r.cycles;
+        if (st == STATUS_OK && steps > 1u) {
+            /* Lets the host restart its timeout instead of guessing how long n steps take. */
+            uint8_t ev[PROGRESS_EVENT_SIZE];
+            memset(ev, 0, sizeof ev);
+            ev[0] = (uint8_t)CMD_TRAIN;
+            proto_put_u32(&ev[4], i + 1u);
+            proto_put_u32(&ev[8], steps);
+            link_event(link, EVENT_PROGRESS, ev, (uint16_t)sizeof ev);
+        }
+    }
+    if (st != STATUS_OK) {
+        link_reply(link, req, st, NULL, 0u);
+        return;
+    }
+    proto_put_f32(&s_reply[0], r.loss);
+    proto_put_u16(&s_reply[4], r.predicted);
+    s_reply[6] = r.correct;
+    s_reply[7] = 0u;
+    proto_put_u32(&s_reply[8], cycles > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)cycles);
+    proto_put_u32(&s_reply[12], session_steps());
+    link_reply(link, req, STATUS_OK, s_reply, (uint16_t)TRAIN_REPLY_SIZE);
+}
+
+static void cmd_checkpoint(link_t *link, const link_frame_t *req)
+{
+    uint16_t n = 0u;
+    uint8_t st = req->cmd == CMD_CHECKPOINT_SAVE ? checkpoint_save(req->payload, req->len, s_reply, &n)
+                                                 : checkpoint_restore(req->payload, req->len, s_reply, &n);
+    link_reply(link, req, st, st == STATUS_OK ? s_reply : NULL, st == STATUS_OK ? n : 0u);
 }
 
 void commands_dispatch(link_t *link, const link_frame_t *req)
@@ -167,6 +342,25 @@ void commands_dispatch(link_t *link, const link_frame_t *req)
         break;
     case CMD_RESET:
         cmd_reset(link, req);
+        break;
+    case CMD_STATS:
+        cmd_stats(link, req);
+        break;
+    case CMD_LOAD:
+        cmd_load(link, req);
+        break;
+    case CMD_SAMPLE:
+        cmd_sample(link, req);
+        break;
+    case CMD_INFER:
+        cmd_infer(link, req);
+        break;
+    case CMD_TRAIN:
+        cmd_train(link, req);
+        break;
+    case CMD_CHECKPOINT_SAVE:
+    case CMD_CHECKPOINT_RESTORE:
+        cmd_checkpoint(link, req);
         break;
     case CMD_DEBUG:
         cmd_debug(link, req);

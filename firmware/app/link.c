@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "crc32.h"
+#include "engine.h" /* mct_crc32: one CRC-32 for the link and the program format */
 
 #define LINK_MIN_FRAME (PROTO_HEADER_SIZE + PROTO_CRC_SIZE)
 
@@ -39,9 +39,9 @@ static void link_send_frame(link_t *l, uint8_t cmd, uint8_t seq, uint8_t arg, co
     hdr[1] = seq;
     hdr[2] = arg;
     proto_put_u16(&hdr[3], len);
-    state = crc32_update(CRC32_INIT, hdr, PROTO_HEADER_SIZE);
-    state = crc32_update(state, payload, len);
-    proto_put_u32(crc, crc32_final(state));
+    state = mct_crc32(0u, hdr, PROTO_HEADER_SIZE);
+    state = mct_crc32(state, payload, len);
+    proto_put_u32(crc, state);
     parts[0] = hdr;
     parts[1] = payload;
     parts[2] = crc;
@@ -152,9 +152,9 @@ static int link_rx_end(link_t *l, int dec_result, const link_frame_t **out)
         hdr[1] = l->rx.seq;
         hdr[2] = l->rx_arg;
         proto_put_u16(&hdr[3], l->rx.len);
-        state = crc32_update(CRC32_INIT, hdr, PROTO_HEADER_SIZE);
-        state = crc32_update(state, l->rx.payload, l->rx.len);
-        if (crc32_final(state) != crc) {
+        state = mct_crc32(0u, hdr, PROTO_HEADER_SIZE);
+        state = mct_crc32(state, l->rx.payload, l->rx.len);
+        if (state != crc) {
             err = STATUS_BAD_CRC;
         }
     }
@@ -215,7 +215,7 @@ void link_reply(link_t *l, const link_frame_t *req, uint8_t status, const uint8_
         /* memmove: a handler may pass back part of its own request (PING echoes it). */
         memmove(&l->tx[PROTO_HEADER_SIZE], payload, len);
     }
-    crc = crc32(l->tx, (uint32_t)PROTO_HEADER_SIZE + len);
+    crc = mct_crc32(0u, l->tx, (uint32_t)PROTO_HEADER_SIZE + len);
     proto_put_u32(&l->tx[PROTO_HEADER_SIZE + len], crc);
     l->tx_len = (uint16_t)(LINK_MIN_FRAME + len);
     l->have_last = 1u;

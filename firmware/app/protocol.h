@@ -79,6 +79,16 @@
 #define SAMPLE_DTYPE_UINT8 0x01u
 #define SAMPLE_NO_LABEL 0xFFFFu
 
+/* Where the bound program came from (INFO, BOOT). */
+#define PROGRAM_SOURCE_NONE 0x00u
+#define PROGRAM_SOURCE_UPLOADED 0x01u
+#define PROGRAM_SOURCE_ROM 0x02u
+
+/* CHECKPOINT_* request slot; INFO and BOOT report the current one (0 there = none). */
+#define CHECKPOINT_SLOT_AUTO 0x00u
+#define CHECKPOINT_SLOT_A 0x01u
+#define CHECKPOINT_SLOT_B 0x02u
+
 #define RESET_MODE_TRAINING 0x00u
 #define RESET_MODE_SYSTEM 0x01u
 

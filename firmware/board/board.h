@@ -97,6 +97,13 @@ int32_t board_flash_erase(uint32_t offset, uint32_t len);
 int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len);
 const uint8_t *board_flash_ptr(uint32_t offset);
 
+/* Read-only program area: a compiled program placed in the chip's flash at a
+ * fixed address by whoever flashed the board (under QEMU, which cannot write
+ * flash from the guest: `-device loader`). Returns its start and sets *len to
+ * the bytes reserved there; NULL and 0 when the board reserves none. The
+ * contents may be anything (erased, garbage): the caller validates. */
+const uint8_t *board_program_rom(uint32_t *len);
+
 /* Independent watchdog: start (irreversible until reset) and kick. */
 void board_watchdog_start(uint32_t timeout_ms);
 void board_watchdog_kick(void);

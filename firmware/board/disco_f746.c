@@ -44,10 +44,10 @@
 #define RCC_CR_PLLON (1u << 24)
 #define RCC_CR_PLLRDY (1u << 25)
 
-#define FLASH_REGION_BASE 0x08080000u     /* sectors 6 and 7, see disco_f746.ld */
-#define FLASH_REGION_SIZE (512u * 1024u)
+#define FLASH_REGION_BASE 0x08040000u     /* sectors 5, 6 and 7, see disco_f746.ld */
+#define FLASH_REGION_SIZE (768u * 1024u)
 #define FLASH_SECTOR_SIZE (256u * 1024u)
-#define FLASH_REGION_FIRST_SECTOR 6u
+#define FLASH_REGION_FIRST_SECTOR 5u
 #define DCACHE_LINE 32u
 
 #ifndef DISCO_F746_FAST
@@ -228,7 +228,7 @@ uint64_t board_cycles(void)
     return now;
 }
 
-/* ---- checkpoint region: real flash, sectors 6-7 ---- */
+/* ---- checkpoint/program region: real flash, sectors 5-7 ---- */
 
 static void dcache_invalidate(uint32_t addr, uint32_t len)
 {
@@ -357,4 +357,13 @@ void board_exit(int32_t code)
     while ((USART1_ISR & USART_ISR_TC) == 0u) {
     }
     cm_system_reset();
+}
+
+/* No separate read-only program area: a program flashed from outside goes into
+ * the region's first sector (0x08040000), where the app finds it like an
+ * uploaded one (tools/mcutrain/device/flash.py writes it there). */
+const uint8_t *board_program_rom(uint32_t *len)
+{
+    *len = 0u;
+    return (const uint8_t *)0;
 }

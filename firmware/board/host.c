@@ -134,3 +134,10 @@ void board_watchdog_kick(void) {}
 void board_reset(void) { exit(0); }
 
 void board_exit(int32_t code) { exit((int)code); }
+
+/* The host build has no read-only program area (programs come over the link). */
+const uint8_t *board_program_rom(uint32_t *len)
+{
+    *len = 0u;
+    return NULL;
+}

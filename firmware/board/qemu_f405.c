@@ -38,6 +38,7 @@
 
 /* From linker/qemu_f405.ld. */
 extern uint32_t _fake_flash_start[], _fake_flash_end[];
+extern uint32_t _program_rom_start[], _program_rom_end[];
 #define FAKE_FLASH_BASE ((uint32_t)(uintptr_t)_fake_flash_start)
 #define FAKE_FLASH_SIZE ((uint32_t)((uintptr_t)_fake_flash_end - (uintptr_t)_fake_flash_start))
 
@@ -187,4 +188,12 @@ void board_reset(void)
 void board_exit(int32_t code)
 {
     cm_semihost_exit(code);
+}
+
+/* The upper half of the (ROM) flash holds a program that QEMU's loader put
+ * there (tools/mcutrain/device/qemu.py preload=); the firmware cannot write it. */
+const uint8_t *board_program_rom(uint32_t *len)
+{
+    *len = (uint32_t)((uintptr_t)_program_rom_end - (uintptr_t)_program_rom_start);
+    return (const uint8_t *)_program_rom_start;
 }

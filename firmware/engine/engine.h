@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define MCT_FORMAT_VERSION 1u
+#define MCT_FORMAT_VERSION 2u /* reads versions 1 (inference) and 2 (training) */
 
 typedef enum {
     MCT_OK = 0,
@@ -54,13 +54,32 @@ typedef struct {
     uint16_t n_inputs;
     uint16_t n_outputs;
     uint32_t first_bad_op; /* after a failed load: index of the offending op (or 0xFFFFFFFF) */
+    /* version 2 (training programs); a program without a training section has n_forward_ops = n_ops */
+    uint16_t version;
+    uint16_t n_forward_ops;
+    const uint8_t *train;  /* training section, or NULL */
+    uint16_t n_state;
+    uint16_t label_id;     /* int32[1] tensor the train step's label goes to (0xFFFF: none) */
+    uint16_t result_id;    /* float32[2]: loss, predicted class */
+    uint16_t logits_id;    /* int8 logits (output of the forward prefix) */
 } mct_program_t;
+
+/* Optional per-op callback, e.g. to read a cycle counter: called with end = 0 before and end = 1 after
+   op `op_index` runs. ctx is the caller's; the engine keeps no globals. */
+typedef void (*mct_op_hook_t)(void *ctx, uint32_t op_index, uint8_t opcode, int end);
 
 typedef struct {
     const mct_program_t *prog;
     uint8_t *arena;
     uint32_t arena_size;
+    mct_op_hook_t hook; /* NULL after init; see mct_engine_set_hook */
+    void *hook_ctx;
 } mct_engine_t;
+
+typedef struct {
+    float loss;        /* softmax cross-entropy of this sample, before the update */
+    int32_t predicted; /* argmax of the logits of the forward pass, before the update */
+} mct_train_result_t;
 
 /* Checks magic, version, size, CRC and every offset/size/index/shape; never reads out of bounds. */
 mct_status_t mct_program_load(mct_program_t *prog, const uint8_t *blob, uint32_t len);
@@ -85,6 +104,31 @@ int32_t mct_program_output(const mct_program_t *prog, uint32_t index);
 /* Pointer to a tensor's bytes (arena or constant pool) and its size; NULL for a bad id.
    Constant tensors are returned through the same pointer type; never write to them. */
 uint8_t *mct_engine_tensor(const mct_engine_t *eng, uint32_t id, uint32_t *nbytes);
+
+/* ---- training (format version 2) ----------------------------------------------------------------
+ * A training program runs forward, loss, backward and the in-place SGD updates as one op list:
+ *     memcpy(mct_engine_tensor(&eng, mct_program_input(&prog, 0), 0), image, n);   // int8 image
+ *     mct_engine_train_step(&eng, label, &res);                                      // res.loss, res.predicted
+ * Inference with the current weights runs the forward prefix and reads the logits:
+ *     mct_engine_infer(&eng);  logits = mct_engine_tensor(&eng, mct_program_logits(&prog), &n);
+ * Learned state (updated weights, biases, PRNG/accumulators) lives in the arena ranges
+ * mct_program_state_region(); saving and restoring those bytes checkpoints training. */
+
+/* Writes the label, runs every op, returns the loss and prediction. MCT_E_ARG for a label outside the
+   classes or a program without a training section (nothing is updated then). */
+mct_status_t mct_engine_train_step(mct_engine_t *eng, int32_t label, mct_train_result_t *result);
+
+/* Runs the forward ops [0, mct_program_forward_ops()): the logits tensor then holds the prediction. */
+mct_status_t mct_engine_infer(mct_engine_t *eng);
+
+/* Installs (or, with NULL, removes) the per-op hook used by run/train_step/infer. */
+void mct_engine_set_hook(mct_engine_t *eng, mct_op_hook_t hook, void *ctx);
+
+uint32_t mct_program_forward_ops(const mct_program_t *prog);
+int32_t mct_program_logits(const mct_program_t *prog); /* tensor id or -1 */
+uint32_t mct_program_state_count(const mct_program_t *prog);
+/* Arena range [offset, offset + nbytes) of state region i; MCT_E_ARG for a bad index. */
+mct_status_t mct_program_state_region(const mct_program_t *prog, uint32_t i, uint32_t *offset, uint32_t *nbytes);
 
 /* One-word name of a status, for logs. */
 const char *mct_status_str(mct_status_t s);

@@ -20,17 +20,21 @@ static int is_little_endian(void)
     return *(const uint8_t *)(const void *)&one == 1u;
 }
 
-static int fits(uint64_t off, uint64_t size, uint64_t limit)
+int mct_fits(uint64_t off, uint64_t size, uint64_t limit)
 {
     return off <= limit && size <= limit - off;
 }
+
+#define fits mct_fits
 
 static mct_status_t check_tensor(const mct_program_t *p, uint32_t id)
 {
     mct_tensor_t t;
     mct_decode_tensor(p, id, &t);
-    const uint32_t esize = mct_dtype_size(t.dtype);
-    if (esize == 0 || t.storage > MCT_STORE_ARENA_INIT || t.rank > MCT_MAX_RANK) {
+    if (mct_dtype_nbytes(t.dtype, 1) == 0 || t.storage > MCT_STORE_ARENA_INIT || t.rank > MCT_MAX_RANK) {
+        return MCT_E_TENSOR;
+    }
+    if (p->version < 2 && t.dtype > MCT_DTYPE_FLOAT32) {
         return MCT_E_TENSOR;
     }
     uint64_t elems = 1;
@@ -44,8 +48,20 @@ static mct_status_t check_tensor(const mct_program_t *p, uint32_t id)
             return MCT_E_TENSOR;
         }
     }
-    if (elems * esize != t.nbytes || t.nbytes > MAX_TENSOR_BYTES) {
+    if (mct_dtype_nbytes(t.dtype, elems) != t.nbytes || t.nbytes > MAX_TENSOR_BYTES) {
         return MCT_E_TENSOR;
+    }
+    if (mct_dtype_has_exp(t.dtype)) {
+        /* gradients live in the arena; init_off is the arena offset of their int32 exponent */
+        if (t.storage != MCT_STORE_ARENA) {
+            return MCT_E_TENSOR;
+        }
+        if ((t.init_off & 3u) != 0) {
+            return MCT_E_ALIGN;
+        }
+        if (!fits(t.init_off, 4, p->arena_size)) {
+            return MCT_E_BOUNDS;
+        }
     }
     if ((t.offset & 3u) != 0 || (t.init_off & 3u) != 0) {
         return MCT_E_ALIGN;
@@ -61,16 +77,6 @@ static mct_status_t check_tensor(const mct_program_t *p, uint32_t id)
     }
     return MCT_OK;
 }
-
-/* Everything an op's validation needs, decoded once. */
-typedef struct {
-    mct_op_rec_t op;
-    mct_tensor_t in[MCT_OP_MAX_IDS];
-    mct_tensor_t out[MCT_OP_MAX_IDS];
-    int has_in[MCT_OP_MAX_IDS];
-    const int32_t *w; /* parameter words */
-    uint32_t n_words;
-} op_view_t;
 
 static int is_s8(const mct_tensor_t *t)
 {
@@ -289,6 +295,9 @@ static mct_status_t check_unary(const op_view_t *v, uint8_t din, uint8_t dout, u
 /* Expected (inputs, outputs, first optional input) per opcode; 0 inputs = unknown opcode. */
 static void arity(uint8_t opcode, uint32_t *n_in, uint32_t *n_out, uint32_t *optional)
 {
+    if (mct_train_arity(opcode, n_in, n_out, optional)) {
+        return;
+    }
     *n_out = 1;
     *optional = MCT_OP_MAX_IDS;
     switch (opcode) {
@@ -328,15 +337,28 @@ static mct_status_t check_op(const mct_program_t *p, uint32_t idx)
     if (n_in == 0) {
         return MCT_E_OPCODE;
     }
+    if (v.op.flags != 0) {
+        /* version 2: a forward conv/FC of a sparsely updated layer reads a 4th input (its RAM channels) */
+        if (p->version < 2 || v.op.flags != MCT_OPF_SPLIT_W ||
+            (v.op.opcode != MCT_OP_CONV_2D && v.op.opcode != MCT_OP_DEPTHWISE_CONV_2D &&
+             v.op.opcode != MCT_OP_FULLY_CONNECTED)) {
+            return MCT_E_OP;
+        }
+        n_in = 4;
+        optional = 2; /* bias stays optional; check_split requires input 3 */
+    }
     if (v.op.n_in != n_in || v.op.n_out != n_out) {
         return MCT_E_OP;
+    }
+    for (uint32_t i = 0; i < MCT_OP_MAX_IDS; ++i) {
+        v.has_in[i] = 0;
+        v.has_out[i] = 0;
     }
     for (uint32_t i = 0; i < n_in + n_out; ++i) {
         const uint16_t id = v.op.ids[i];
         const int is_in = i < n_in;
-        if (id == MCT_NO_TENSOR && is_in && i >= optional) {
-            v.has_in[i] = 0; /* absent optional input (e.g. no bias) */
-            continue;
+        if (id == MCT_NO_TENSOR && i >= optional) {
+            continue; /* absent optional input (e.g. no bias) or output (e.g. a second gradient) */
         }
         if (id >= p->n_tensors) {
             return MCT_E_OP;
@@ -347,6 +369,8 @@ static mct_status_t check_op(const mct_program_t *p, uint32_t idx)
             v.has_in[i] = 1;
         } else if (t->storage == MCT_STORE_CONST) {
             return MCT_E_OP; /* outputs must be writable */
+        } else {
+            v.has_out[i - n_in] = 1;
         }
     }
     for (uint32_t i = n_in + n_out; i < MCT_OP_MAX_IDS; ++i) {
@@ -361,8 +385,15 @@ static mct_status_t check_op(const mct_program_t *p, uint32_t idx)
         return MCT_E_BOUNDS;
     }
     v.w = mct_op_params(p, &v.op);
+    v.prog = p;
     v.n_words = v.op.param_size / 4u;
 
+    if (v.op.flags == MCT_OPF_SPLIT_W) {
+        const mct_status_t s = mct_check_split(&v);
+        if (s != MCT_OK) {
+            return s;
+        }
+    }
     switch (v.op.opcode) {
     case MCT_OP_CONV_2D:
         return check_conv(&v, 0);
@@ -393,7 +424,7 @@ static mct_status_t check_op(const mct_program_t *p, uint32_t idx)
     case MCT_OP_REQUANTIZE:
         return check_unary(&v, MCT_DTYPE_INT8, MCT_DTYPE_INT8, MCT_P_REQUANT_WORDS);
     default:
-        return MCT_E_OPCODE;
+        return (p->version >= 2) ? mct_check_train_op(&v) : MCT_E_OPCODE;
     }
 }
 
@@ -415,7 +446,8 @@ mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t le
     if (blob[0] != MCT_MAGIC0 || blob[1] != MCT_MAGIC1 || blob[2] != MCT_MAGIC2 || blob[3] != MCT_MAGIC3) {
         return MCT_E_MAGIC;
     }
-    if (mct_rd16(blob + MCT_H_VERSION) != MCT_FORMAT_VERSION || mct_rd16(blob + MCT_H_HEADER_SIZE) != MCT_HEADER_SIZE) {
+    const uint32_t version = mct_rd16(blob + MCT_H_VERSION);
+    if (version < 1 || version > MCT_FORMAT_VERSION || mct_rd16(blob + MCT_H_HEADER_SIZE) != MCT_HEADER_SIZE) {
         return MCT_E_VERSION;
     }
     const uint32_t total = mct_rd32(blob + MCT_H_TOTAL_SIZE);
@@ -425,7 +457,7 @@ mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t le
     if (mct_crc32(0, blob + MCT_CRC_START, total - MCT_CRC_START) != mct_rd32(blob + MCT_H_CRC)) {
         return MCT_E_CRC;
     }
-    if (mct_rd32(blob + MCT_H_FLAGS) != 0 || mct_rd32(blob + MCT_H_RESERVED) != 0) {
+    if (mct_rd32(blob + MCT_H_FLAGS) != 0 || (version == 1 && mct_rd32(blob + MCT_H_RESERVED) != 0)) {
         return MCT_E_VERSION; /* features this engine does not know */
     }
     const uint32_t n_tensors = mct_rd16(blob + MCT_H_N_TENSORS);
@@ -458,6 +490,11 @@ mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t le
     p->n_ops = (uint16_t)n_ops;
     p->n_inputs = (uint16_t)n_inputs;
     p->n_outputs = (uint16_t)n_outputs;
+    p->version = (uint16_t)version;
+    p->n_forward_ops = (uint16_t)n_ops;
+    p->n_state = 0;
+    p->train = 0;
+    p->label_id = p->result_id = p->logits_id = MCT_NO_TENSOR;
     if ((p->arena_size & 3u) != 0) {
         return MCT_E_ALIGN;
     }
@@ -468,6 +505,12 @@ mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t le
     }
     for (uint32_t i = 0; i < n_tensors; ++i) {
         const mct_status_t s = check_tensor(p, i);
+        if (s != MCT_OK) {
+            return s;
+        }
+    }
+    if (version >= 2 && mct_rd32(blob + MCT_H_TRAIN_OFF) != 0) {
+        const mct_status_t s = mct_check_train_section(p, mct_rd32(blob + MCT_H_TRAIN_OFF));
         if (s != MCT_OK) {
             return s;
         }

@@ -66,4 +66,37 @@ static inline const int32_t *mct_op_params(const mct_program_t *prog, const mct_
     return (const int32_t *)(const void *)(prog->consts + op->param_off);
 }
 
+/* Everything an op's validation needs, decoded once (program.c, program_train.c). */
+typedef struct {
+    mct_op_rec_t op;
+    mct_tensor_t in[MCT_OP_MAX_IDS];
+    mct_tensor_t out[MCT_OP_MAX_IDS];
+    int has_in[MCT_OP_MAX_IDS];
+    int has_out[MCT_OP_MAX_IDS];
+    const int32_t *w; /* parameter words */
+    uint32_t n_words;
+    const mct_program_t *prog;
+} op_view_t;
+
+/* 1 if [off, off + size) lies inside [0, limit); 64-bit so hostile values cannot wrap. */
+int mct_fits(uint64_t off, uint64_t size, uint64_t limit);
+
+/* Bytes of a tensor: arena (storage 0, 2) or constant pool (storage 1; only ever read). */
+static inline uint8_t *mct_tensor_bytes(const mct_engine_t *e, const mct_tensor_t *t)
+{
+    if (t->storage == MCT_STORE_CONST) {
+        return (uint8_t *)(uintptr_t)(e->prog->consts + t->offset);
+    }
+    return e->arena + t->offset;
+}
+
+/* schedule_train.c: runs a version-2 training op (or a split-weight forward op). */
+mct_status_t mct_run_train_op(mct_engine_t *e, const mct_op_rec_t *op);
+
+/* program_train.c: the version-2 training additions to the loader. */
+int mct_train_arity(uint8_t opcode, uint32_t *n_in, uint32_t *n_out, uint32_t *optional);
+mct_status_t mct_check_train_op(const op_view_t *v);
+mct_status_t mct_check_split(const op_view_t *v);
+mct_status_t mct_check_train_section(mct_program_t *p, uint32_t off);
+
 #endif /* MCT_PROGRAM_INTERNAL_H */

@@ -10,11 +10,8 @@
 
 static uint8_t *tensor_ptr(const mct_engine_t *e, const mct_tensor_t *t)
 {
-    if (t->storage == MCT_STORE_CONST) {
-        /* constants are only ever read; the cast drops const so one accessor serves both kinds */
-        return (uint8_t *)(uintptr_t)(e->prog->consts + t->offset);
-    }
-    return e->arena + t->offset;
+    /* constants are only ever read; the cast inside drops const so one accessor serves both kinds */
+    return mct_tensor_bytes(e, t);
 }
 
 static void copy_initial_values(mct_engine_t *e)
@@ -42,6 +39,8 @@ mct_status_t mct_engine_init(mct_engine_t *eng, const mct_program_t *prog, uint8
     eng->prog = prog;
     eng->arena = arena;
     eng->arena_size = arena_len;
+    eng->hook = 0;
+    eng->hook_ctx = 0;
     copy_initial_values(eng);
     return MCT_OK;
 }
@@ -97,6 +96,9 @@ static mct_status_t run_op(mct_engine_t *e, uint32_t idx)
     const mct_program_t *p = e->prog;
     mct_op_rec_t op;
     mct_decode_op(p, idx, &op);
+    if (op.flags != 0 || op.opcode >= 0x40u) {
+        return mct_run_train_op(e, &op); /* training ops and split-weight forward ops (version 2) */
+    }
     mct_tensor_t in0, in1, in2, out;
     mct_decode_tensor(p, op.ids[0], &in0);
     mct_decode_tensor(p, op.ids[op.n_in], &out);
@@ -203,10 +205,96 @@ mct_status_t mct_engine_run(mct_engine_t *eng, uint32_t first_op, uint32_t end_o
         return MCT_E_ARG;
     }
     for (uint32_t i = first_op; i < end_op; ++i) {
+        if (eng->hook != 0) {
+            eng->hook(eng->hook_ctx, i, eng->prog->op_table[i * MCT_OP_REC_SIZE], 0);
+        }
         const mct_status_t s = run_op(eng, i);
+        if (eng->hook != 0) {
+            eng->hook(eng->hook_ctx, i, eng->prog->op_table[i * MCT_OP_REC_SIZE], 1);
+        }
         if (s != MCT_OK) {
             return s;
         }
     }
+    return MCT_OK;
+}
+
+void mct_engine_set_hook(mct_engine_t *eng, mct_op_hook_t hook, void *ctx)
+{
+    if (eng != 0) {
+        eng->hook = hook;
+        eng->hook_ctx = ctx;
+    }
+}
+
+mct_status_t mct_engine_infer(mct_engine_t *eng)
+{
+    if (eng == 0 || eng->prog == 0) {
+        return MCT_E_ARG;
+    }
+    return mct_engine_run(eng, 0, eng->prog->n_forward_ops);
+}
+
+static float f32_from(const uint8_t *b)
+{
+    union {
+        uint32_t u;
+        float f;
+    } v;
+    v.u = mct_rd32(b);
+    return v.f;
+}
+
+mct_status_t mct_engine_train_step(mct_engine_t *eng, int32_t label, mct_train_result_t *result)
+{
+    if (eng == 0 || eng->prog == 0 || eng->prog->train == 0 || result == 0) {
+        return MCT_E_ARG;
+    }
+    const mct_program_t *p = eng->prog;
+    mct_tensor_t lt, rt, zt;
+    mct_decode_tensor(p, p->label_id, &lt);
+    mct_decode_tensor(p, p->result_id, &rt);
+    mct_decode_tensor(p, p->logits_id, &zt);
+    if (label < 0 || (uint32_t)label >= mct_tensor_elems(&zt)) {
+        return MCT_E_ARG; /* checked before anything runs: a bad label must not half-update the model */
+    }
+    uint8_t *lp = eng->arena + lt.offset;
+    const uint32_t u = (uint32_t)label;
+    lp[0] = (uint8_t)u;
+    lp[1] = (uint8_t)(u >> 8);
+    lp[2] = (uint8_t)(u >> 16);
+    lp[3] = (uint8_t)(u >> 24);
+    const mct_status_t s = mct_engine_run(eng, 0, p->n_ops);
+    if (s != MCT_OK) {
+        return s;
+    }
+    const uint8_t *rp = eng->arena + rt.offset;
+    result->loss = f32_from(rp);
+    result->predicted = (int32_t)f32_from(rp + 4);
+    return MCT_OK;
+}
+
+uint32_t mct_program_forward_ops(const mct_program_t *prog)
+{
+    return (prog != 0) ? prog->n_forward_ops : 0u;
+}
+
+int32_t mct_program_logits(const mct_program_t *prog)
+{
+    return (prog != 0 && prog->train != 0) ? (int32_t)prog->logits_id : -1;
+}
+
+uint32_t mct_program_state_count(const mct_program_t *prog)
+{
+    return (prog != 0) ? prog->n_state : 0u;
+}
+
+mct_status_t mct_program_state_region(const mct_program_t *prog, uint32_t i, uint32_t *offset, uint32_t *nbytes)
+{
+    if (prog == 0 || prog->train == 0 || i >= prog->n_state || offset == 0 || nbytes == 0) {
+        return MCT_E_ARG;
+    }
+    *offset = mct_rd32(prog->train + MCT_TS_SIZE + 8 * i);
+    *nbytes = mct_rd32(prog->train + MCT_TS_SIZE + 8 * i + 4);
     return MCT_OK;
 }

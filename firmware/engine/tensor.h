@@ -14,7 +14,11 @@
 typedef enum {
     MCT_DTYPE_INT8 = 1,
     MCT_DTYPE_INT32 = 2,
-    MCT_DTYPE_FLOAT32 = 3
+    MCT_DTYPE_FLOAT32 = 3,
+    MCT_DTYPE_INT16 = 4,
+    MCT_DTYPE_BITS = 5, /* 1 bit per element, packed LSB first; nbytes = ceil(elements / 8) */
+    MCT_DTYPE_G16 = 6,  /* int-mode gradient: int16 elements, real = q * 2^exp, exp = int32 at init_off */
+    MCT_DTYPE_G32 = 7   /* int-mode gradient accumulator: int32 elements, exponent as G16 */
 } mct_dtype_t;
 
 typedef enum {
@@ -42,12 +46,32 @@ typedef struct {
     uint32_t scale_bits; /* IEEE-754 binary32 bits; only the float edges (QUANTIZE/DEQUANTIZE) use it */
     uint32_t offset;
     uint32_t nbytes;
-    uint32_t init_off;
+    uint32_t init_off; /* storage 2: initial value in the pool; dtypes G16/G32: arena offset of the exponent */
 } mct_tensor_t;
 
+/* Bytes per element; 0 for unknown dtypes and for BITS (see mct_dtype_nbytes). */
 static inline uint32_t mct_dtype_size(uint8_t dtype)
 {
-    return (dtype == MCT_DTYPE_INT8) ? 1u : ((dtype == MCT_DTYPE_INT32 || dtype == MCT_DTYPE_FLOAT32) ? 4u : 0u);
+    switch (dtype) {
+    case MCT_DTYPE_INT8: return 1u;
+    case MCT_DTYPE_INT16:
+    case MCT_DTYPE_G16: return 2u;
+    case MCT_DTYPE_INT32:
+    case MCT_DTYPE_FLOAT32:
+    case MCT_DTYPE_G32: return 4u;
+    default: return 0u;
+    }
+}
+
+/* Storage bytes of `elems` elements of a dtype (0 = unknown dtype). 64-bit so hostile dims cannot wrap. */
+static inline uint64_t mct_dtype_nbytes(uint8_t dtype, uint64_t elems)
+{
+    return (dtype == MCT_DTYPE_BITS) ? (elems + 7u) / 8u : elems * mct_dtype_size(dtype);
+}
+
+static inline int mct_dtype_has_exp(uint8_t dtype)
+{
+    return dtype == MCT_DTYPE_G16 || dtype == MCT_DTYPE_G32;
 }
 
 /* Extended 4-D dims of a tensor (leading ones). */

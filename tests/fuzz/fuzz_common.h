@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cobs.h"
-#include "crc32.h"
+#include "engine.h"
 #include "link.h"
 
 #define FZ_OUT_CAP (64u * 1024u)
@@ -49,7 +49,7 @@ static void fz_validate_output(fz_t *f)
             FZ_CHECK((uint32_t)n <= LINK_MAX_FRAME, "output frame too long");
             FZ_CHECK(proto_get_u16(&dec[3]) + PROTO_HEADER_SIZE + PROTO_CRC_SIZE == (uint32_t)n,
                      "output length field wrong");
-            FZ_CHECK(crc32(dec, (uint32_t)n - PROTO_CRC_SIZE) == proto_get_u32(&dec[n - 4]), "output CRC wrong");
+            FZ_CHECK(mct_crc32(0u, dec, (uint32_t)n - PROTO_CRC_SIZE) == proto_get_u32(&dec[n - 4]), "output CRC wrong");
             FZ_CHECK(dec[0] > PROTO_CMD_MAX, "device sent a request");
             f->out_frames++;
         }
@@ -122,7 +122,7 @@ static uint32_t fz_make_frame(uint8_t cmd, uint8_t seq, uint8_t arg, const uint8
     body[2] = arg;
     proto_put_u16(&body[3], len);
     memcpy(&body[PROTO_HEADER_SIZE], payload, len);
-    proto_put_u32(&body[PROTO_HEADER_SIZE + len], crc32(body, PROTO_HEADER_SIZE + (uint32_t)len));
+    proto_put_u32(&body[PROTO_HEADER_SIZE + len], mct_crc32(0u, body, PROTO_HEADER_SIZE + (uint32_t)len));
     n = cobs_encode(body, PROTO_HEADER_SIZE + (uint32_t)len + PROTO_CRC_SIZE, out, cap - 1u);
     FZ_CHECK(n > 0, "frame does not fit");
     out[n] = 0u;

@@ -28,7 +28,9 @@ from mcutrain.device.protocol import (  # noqa: E402
 FW_VERSION = (0, 1, 0)
 RAM_SIZE = {"qemu_f405": 128 * 1024, "disco_f746": 320 * 1024}  # as linked (QEMU: see qemu_f405.ld)
 CPU_HZ = {"qemu_f405": 168_000_000, "disco_f746": 16_000_000}
-FLASH_CODE = {"qemu_f405": (0x0800_0000, 1024 * 1024), "disco_f746": (0x0800_0000, 512 * 1024)}
+# Code flash as linked; the rest is the program area (QEMU, read-only) or the program/checkpoint
+# region (DISCO), see firmware/board/linker/.
+FLASH_CODE = {"qemu_f405": (0x0800_0000, 512 * 1024), "disco_f746": (0x0800_0000, 256 * 1024)}
 RAM_TOP = {"qemu_f405": 0x2002_0000, "disco_f746": 0x2005_0000}
 CFSR_UNDEFINSTR = 1 << 16
 CFSR_PRECISERR = 1 << 9

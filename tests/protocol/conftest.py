@@ -45,8 +45,8 @@ def clib() -> ctypes.CDLL:
     lib.cobs_encode.restype = ctypes.c_int32
     lib.cobs_decode.argtypes = [u8p, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32]
     lib.cobs_decode.restype = ctypes.c_int32
-    lib.crc32.argtypes = [u8p, ctypes.c_uint32]
-    lib.crc32.restype = ctypes.c_uint32
+    lib.mct_crc32.argtypes = [ctypes.c_uint32, u8p, ctypes.c_uint32]
+    lib.mct_crc32.restype = ctypes.c_uint32
     lib.shim_cobs_encode_parts.argtypes = [u8p, ctypes.c_uint32] * 3 + [ctypes.c_void_p, ctypes.c_uint32]
     lib.shim_cobs_encode_parts.restype = ctypes.c_uint32
     return lib

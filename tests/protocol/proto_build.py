@@ -14,12 +14,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "firmware" / "app"
+ENGINE = ROOT / "firmware" / "engine"  # the link's CRC-32 is the engine's mct_crc32
 HERE = Path(__file__).resolve().parent
 FUZZ = ROOT / "tests" / "fuzz"
 OUT = ROOT / "build" / "host" / "protocol"
 
-LINK_SOURCES = [APP / "link.c", APP / "cobs.c", APP / "crc32.c"]
-HEADERS = [APP / "link.h", APP / "cobs.h", APP / "crc32.h", APP / "protocol.h"]
+LINK_SOURCES = [APP / "link.c", APP / "cobs.c", ENGINE / "crc32.c"]
+HEADERS = [APP / "link.h", APP / "cobs.h", ENGINE / "engine.h", ENGINE / "tensor.h", APP / "protocol.h"]
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
@@ -45,7 +46,7 @@ def build(
         return out
     if shutil.which(cc) is None:
         raise BuildError(f"{cc} not found")
-    cmd = [cc, *STRICT, "-O1", "-g", "-I", str(APP), *(flags or [])]
+    cmd = [cc, *STRICT, "-O1", "-g", "-I", str(APP), "-I", str(ENGINE), *(flags or [])]
     if shared:
         cmd += ["-fPIC", "-shared"]
     fd, tmp = tempfile.mkstemp(dir=OUT, prefix=f".{name}.")

@@ -18,7 +18,8 @@ import numpy as np
 from .paths import BUILD, FIRMWARE
 
 ENGINE_SRC = FIRMWARE / "engine"
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared"]
+# -ffp-contract=off: no fused multiply-adds, so the fp32 training kernels round exactly as on the device.
+CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC", "-shared"]
 SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 STATUS = {
@@ -27,7 +28,7 @@ STATUS = {
     7: "misaligned blob, arena or offset", 8: "bad tensor record", 9: "unknown opcode", 10: "bad op tensors",
     11: "bad op parameters", 12: "arena too small", 13: "kernel failure",
 }
-_DTYPES = {1: np.int8, 2: np.int32, 3: np.float32}
+_DTYPES = {1: np.int8, 2: np.int32, 3: np.float32, 4: np.int16, 5: np.uint8, 6: np.int16, 7: np.int32}
 
 
 class EngineError(RuntimeError):
@@ -73,12 +74,19 @@ class _Program(ctypes.Structure):
         ("op_table", ctypes.c_void_p), ("consts", ctypes.c_void_p), ("io_table", ctypes.c_void_p),
         ("consts_size", ctypes.c_uint32), ("arena_size", ctypes.c_uint32), ("n_tensors", ctypes.c_uint16),
         ("n_ops", ctypes.c_uint16), ("n_inputs", ctypes.c_uint16), ("n_outputs", ctypes.c_uint16),
-        ("first_bad_op", ctypes.c_uint32),
+        ("first_bad_op", ctypes.c_uint32), ("version", ctypes.c_uint16), ("n_forward_ops", ctypes.c_uint16),
+        ("train", ctypes.c_void_p), ("n_state", ctypes.c_uint16), ("label_id", ctypes.c_uint16),
+        ("result_id", ctypes.c_uint16), ("logits_id", ctypes.c_uint16),
     ]
 
 
 class _Engine(ctypes.Structure):
-    _fields_ = [("prog", ctypes.c_void_p), ("arena", ctypes.c_void_p), ("arena_size", ctypes.c_uint32)]
+    _fields_ = [("prog", ctypes.c_void_p), ("arena", ctypes.c_void_p), ("arena_size", ctypes.c_uint32),
+                ("hook", ctypes.c_void_p), ("hook_ctx", ctypes.c_void_p)]
+
+
+class _TrainResult(ctypes.Structure):
+    _fields_ = [("loss", ctypes.c_float), ("predicted", ctypes.c_int32)]
 
 
 class _Tensor(ctypes.Structure):
@@ -107,6 +115,15 @@ def library(sanitize: bool = False, arm_ops: bool = False) -> ctypes.CDLL:
         lib.mct_engine_tensor.restype = ctypes.c_void_p
         lib.mct_crc32.argtypes = [u32, ctypes.c_char_p, u32]
         lib.mct_crc32.restype = u32
+        lib.mct_engine_train_step.argtypes = [E, ctypes.c_int32, ctypes.POINTER(_TrainResult)]
+        lib.mct_engine_infer.argtypes = [E]
+        lib.mct_program_forward_ops.argtypes = [P]
+        lib.mct_program_forward_ops.restype = u32
+        lib.mct_program_logits.argtypes = [P]
+        lib.mct_program_logits.restype = ctypes.c_int32
+        lib.mct_program_state_count.argtypes = [P]
+        lib.mct_program_state_count.restype = u32
+        lib.mct_program_state_region.argtypes = [P, u32, ctypes.POINTER(u32), ctypes.POINTER(u32)]
         _LIBS[key] = lib
     return _LIBS[key]
 
@@ -200,3 +217,82 @@ class Engine:
 
     def reset(self) -> None:
         self.lib.mct_engine_reset(ctypes.byref(self._eng))
+
+
+class Trainer:
+    """A version-2 training program on the host engine: one SGD step per `train_step`, inference with the
+    current weights, and the learned state as bytes (the same regions a device checkpoints)."""
+
+    def __init__(self, blob: bytes, sanitize: bool = False, arena_size: int | None = None) -> None:
+        self.engine = Engine(blob, arena_size=arena_size, sanitize=sanitize)
+        self.lib = self.engine.lib
+        prog = ctypes.byref(self.engine._prog)
+        if not self.engine._prog.train:
+            raise EngineError("not a training program", 1)
+        self.n_forward_ops = int(self.lib.mct_program_forward_ops(prog))
+        self.logits_id = int(self.lib.mct_program_logits(prog))
+        self.input_id = self.engine.input_ids()[0]
+        self.regions: list[tuple[int, int]] = []
+        for i in range(int(self.lib.mct_program_state_count(prog))):
+            off, n = ctypes.c_uint32(), ctypes.c_uint32()
+            self.lib.mct_program_state_region(prog, i, ctypes.byref(off), ctypes.byref(n))
+            self.regions.append((off.value, n.value))
+
+    @property
+    def arena_size(self) -> int:
+        return self.engine.arena_size
+
+    def _set_input(self, x: np.ndarray) -> None:
+        self.engine.write(self.input_id, np.asarray(x, np.int8))
+
+    def train_step(self, x: np.ndarray, label: int) -> tuple[float, int]:
+        """One SGD step on (x, label); returns (loss, predicted) of the forward pass before the update."""
+        self._set_input(x)
+        res = _TrainResult()
+        s = self.lib.mct_engine_train_step(ctypes.byref(self.engine._eng), int(label), ctypes.byref(res))
+        if s != 0:
+            raise EngineError("train step", s)
+        return float(res.loss), int(res.predicted)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """int8 logits with the current weights (runs the forward prefix only)."""
+        self._set_input(x)
+        s = self.lib.mct_engine_infer(ctypes.byref(self.engine._eng))
+        if s != 0:
+            raise EngineError("infer", s)
+        return self.engine.read(self.logits_id)
+
+    def _arena(self) -> np.ndarray:
+        buf = (ctypes.c_uint8 * self.engine.arena_size).from_address(self.engine._arena_addr)
+        return np.frombuffer(buf, np.uint8)
+
+    def state(self) -> bytes:
+        a = self._arena()
+        return b"".join(a[o: o + n].tobytes() for o, n in self.regions)
+
+    def set_state(self, data: bytes) -> None:
+        if len(data) != sum(n for _, n in self.regions):
+            raise ValueError(f"state is {sum(n for _, n in self.regions)} bytes, got {len(data)}")
+        a = self._arena()
+        pos = 0
+        for o, n in self.regions:
+            a[o: o + n] = np.frombuffer(data[pos: pos + n], np.uint8)
+            pos += n
+
+    def reset(self) -> None:
+        self.engine.reset()
+
+    def read(self, tid: int) -> np.ndarray:
+        """Any program tensor (parameters, gradients of the last step, ...)."""
+        return self.engine.read(tid)
+
+    def exponent(self, tid: int) -> int:
+        """int mode: the run-time power-of-two exponent of a gradient tensor (real = q * 2^exp)."""
+        t = _Tensor()
+        self.lib.mct_program_tensor(ctypes.byref(self.engine._prog), tid, ctypes.byref(t))
+        if t.dtype not in (6, 7):
+            raise ValueError(f"tensor {tid} has no exponent")
+        return int(self._arena()[t.init_off: t.init_off + 4].view(np.int32)[0])
+
+    def run(self, start: int, end: int) -> None:
+        self.engine.run(start, end)

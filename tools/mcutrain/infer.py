@@ -1,8 +1,10 @@
 """Run an int8 model on a target: `infer(model_path, x, target="host")`.
 
 The model is imported (tflite_import), compiled to a program (compiler.emit) and executed by a
-backend. "host" runs the device C engine as a shared library (hostlib). Device targets
-("qemu", a serial port) plug in as another `Backend` speaking the link protocol.
+backend: "host" runs the device C engine as a shared library (hostlib); "qemu" boots the firmware
+on an emulated STM32F405 with the program in its flash (one emulator per program, kept for
+further calls); a serial port ("/dev/ttyACM0", "COM3", a pyserial URL) talks to a real board
+running the firmware, uploading the program first unless the board already has it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,57 @@ class HostBackend:
         return [eng.read(pid) for pid in program.outputs]
 
 
+class DeviceBackend:
+    """A board running the mcutrain firmware: "qemu" or a serial port."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._dev: object | None = None
+        self._blob: bytes | None = None
+
+    def device(self, program: Program) -> object:
+        """The mcutrain.device.client.DeviceTarget that runs `program` (booted/uploaded on demand)."""
+        from .device.client import DeviceError, DeviceTarget, program_model_id
+
+        if self._dev is not None and self._blob == program.blob:
+            return self._dev
+        if self.target == "qemu":
+            self.close()  # one emulator per program: it sits in the (read-only) flash
+            self._dev = DeviceTarget.qemu(program=program.blob)
+        else:
+            if self._dev is None:
+                self._dev = DeviceTarget.serial(self.target)
+            dev = self._dev
+            assert isinstance(dev, DeviceTarget)
+            if dev.model_id != program_model_id(program.blob):
+                try:
+                    dev.load_program(program.blob)
+                except DeviceError as e:
+                    raise InferenceError(str(e)) from None
+        self._blob = program.blob
+        return self._dev
+
+    def run(self, program: Program, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        from .device.client import DeviceTarget
+
+        if len(inputs) != 1 or len(program.outputs) != 1:
+            raise InferenceError("device targets run single-input, single-output models")
+        dev = self.device(program)
+        assert isinstance(dev, DeviceTarget)
+        logits = dev.infer(inputs[0])
+        return [logits.reshape(program.tensors[program.outputs[0]].shape)]
+
+    def close(self) -> None:
+        if self._dev is not None:
+            self._dev.close()  # type: ignore[attr-defined]
+        self._dev = None
+        self._blob = None
+
+
+def _is_port(target: str) -> bool:
+    return target.startswith("/dev/") or "://" in target or target.upper().startswith("COM")
+
+
 _BACKENDS: dict[str, Backend] = {}
 _COMPILED: dict[tuple[str, float, int], tuple[Graph, Program]] = {}
 
@@ -55,8 +108,10 @@ def backend(target: str) -> Backend:
     if target not in _BACKENDS:
         if target == "host":
             _BACKENDS[target] = HostBackend()
+        elif target == "qemu" or _is_port(target):
+            _BACKENDS[target] = DeviceBackend(target)
         else:
-            raise InferenceError(f"unknown target '{target}'; available: host")
+            raise InferenceError(f"unknown target '{target}'; available: host, qemu, a serial port (/dev/ttyX)")
     return _BACKENDS[target]
 
 

@@ -34,6 +34,12 @@ class ModelError(ValueError):
     """A model the engine cannot take; the message is one line for the user."""
 
 
+def _printable(text: str, limit: int = 200) -> str:
+    """One line of printable text (names in a corrupt file can hold anything), cut at `limit`."""
+    out = "".join(c if c.isprintable() else "?" for c in text)
+    return out if len(out) <= limit else out[:limit] + "..."
+
+
 def load_tflite(path: str | Path) -> Graph:
     path = Path(path)
     try:
@@ -51,7 +57,7 @@ def parse_tflite(buf: bytes, source: str = "<bytes>") -> Graph:
     except ModelError:
         raise
     except Exception as e:  # a corrupt flatbuffer raises anything from struct/index errors
-        why = f"{type(e).__name__}: {e}"
+        why = _printable(f"{type(e).__name__}: {e}")
         raise ModelError(f"{source}: corrupt TFLite flatbuffer ({why}); re-export the model") from None
 
 
@@ -62,7 +68,7 @@ class _Importer:
         self.model = tflite.Model.GetRootAsModel(buf, 0)
 
     def fail(self, msg: str) -> ModelError:
-        return ModelError(f"{self.source}: {msg}")
+        return ModelError(_printable(f"{self.source}: {msg}", 1000))
 
     def run(self) -> Graph:
         m = self.model
@@ -71,15 +77,23 @@ class _Importer:
         sg = m.Subgraphs(0)
         tensors = [self.tensor(sg.Tensors(i), i) for i in range(sg.TensorsLength())]
         ops = [self.op(sg.Operators(i), i, tensors) for i in range(sg.OperatorsLength())]
-        inputs = [int(x) for x in sg.InputsAsNumpy()]
-        outputs = [int(x) for x in sg.OutputsAsNumpy()]
-        name = sg.Name().decode(errors="replace") if sg.Name() else ""
+        inputs = [int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else []
+        outputs = [int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else []
+        for what, ids in (("input", inputs), ("output", outputs)):
+            if not ids:
+                raise self.fail(f"the model has no {what}s; re-export the model")
+            for t in ids:
+                if not 0 <= t < len(tensors):
+                    raise self.fail(f"model {what} refers to tensor {t}, which does not exist")
+                if tensors[t].data is not None:
+                    raise self.fail(f"model {what} '{tensors[t].name}' is a constant; re-export the model")
+        name = _printable(sg.Name().decode(errors="replace"), 100_000) if sg.Name() else ""
         graph = Graph(tensors=tensors, ops=ops, inputs=inputs, outputs=outputs, name=name)
         self.check(graph)
         return graph
 
     def tensor(self, t: Any, idx: int) -> Tensor:
-        name = t.Name().decode(errors="replace") if t.Name() else f"t{idx}"
+        name = _printable(t.Name().decode(errors="replace"), 100_000) if t.Name() else f"t{idx}"
         dtype = _TYPES.get(t.Type())
         if dtype is None:
             raise self.fail(f"tensor {idx} '{name}' has unsupported type {t.Type()}")
@@ -93,6 +107,11 @@ class _Importer:
             zp = q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength() else np.zeros_like(scale, np.int64)
             if zp.size not in (1, scale.size):
                 raise self.fail(f"tensor '{name}' has {scale.size} scales but {zp.size} zero points")
+            if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+                raise self.fail(f"tensor '{name}' has a scale that is not a positive finite number; re-export it")
+            lo, hi = (-128, 127) if dtype == "int8" else (-(1 << 31), (1 << 31) - 1)
+            if np.any(zp < lo) or np.any(zp > hi):
+                raise self.fail(f"tensor '{name}' ({dtype}) has a zero point outside [{lo}, {hi}]")
             quant = Quant(scale=scale, zero_point=np.broadcast_to(zp, scale.shape).copy(), axis=q.QuantizedDimension())
         data = None
         buf = self.model.Buffers(t.Buffer()) if t.Buffer() < self.model.BuffersLength() else None
@@ -120,7 +139,14 @@ class _Importer:
         layer = tensors[outputs[0]].name if outputs else f"op{idx}"
         if kind not in SUPPORTED_OPS:
             raise self.fail(f"unsupported op {kind} at layer {idx} '{layer}'; supported: {', '.join(SUPPORTED_OPS)}")
+        if not outputs or any(t < 0 or tensors[t].data is not None for t in outputs):
+            raise self.fail(f"op {kind} at layer {idx} '{layer}' has a missing or constant output tensor")
+        if not inputs or inputs[0] < 0:
+            raise self.fail(f"op {kind} at layer {idx} '{layer}' has no input tensor")
         options = self.options(o, kind, idx, layer)
+        for key in ("stride_h", "stride_w", "filter_h", "filter_w", "depth_multiplier"):
+            if key in options and options[key] < 1:
+                raise self.fail(f"op {kind} at layer {idx} '{layer}' has {key} {options[key]}; it must be >= 1")
         return Op(kind=kind, inputs=inputs, outputs=outputs, options=options, name=layer)
 
     def options(self, o: Any, kind: str, idx: int, layer: str) -> dict[str, Any]:
@@ -176,6 +202,7 @@ class _Importer:
 
     def check(self, g: Graph) -> None:
         """Types the int8 engine can run: int8 activations, int8 weights, int32 bias."""
+        self.check_dataflow(g)
         for i, op in enumerate(g.ops):
             where = f"op {op.kind} at layer {i} '{op.name}'"
             ins = [g.tensors[t] for t in op.inputs if t >= 0]
@@ -183,10 +210,15 @@ class _Importer:
             if op.kind == "QUANTIZE":
                 if outs[0].dtype != "int8":
                     raise self.fail(f"{where} quantizes to {outs[0].dtype}; only int8 is supported")
+                for t in (ins[0], outs[0]) if ins[0].dtype == "int8" else (outs[0],):
+                    if t.quant is None:
+                        raise self.fail(f"{where}: tensor '{t.name}' has no quantization parameters")
                 continue
             if op.kind == "DEQUANTIZE":
                 if ins[0].dtype != "int8":
                     raise self.fail(f"{where} dequantizes {ins[0].dtype}; only int8 is supported")
+                if ins[0].quant is None:
+                    raise self.fail(f"{where}: tensor '{ins[0].name}' has no quantization parameters")
                 continue
             act_in = ins[0]
             if act_in.dtype != "int8" or outs[0].dtype != "int8":
@@ -210,3 +242,21 @@ class _Importer:
                 raise self.fail(f"{where}: both ADD inputs must be quantized int8")
             if op.kind in ("MEAN", "PAD") and (len(op.inputs) < 2 or g.tensors[op.inputs[1]].data is None):
                 raise self.fail(f"{where}: its axis/paddings input must be a constant")
+
+    def check_dataflow(self, g: Graph) -> None:
+        """Every tensor an op reads is a constant, a model input or written by an earlier op; model
+        inputs and outputs are activations, each written by at most one op (inputs by none)."""
+        written = set(g.inputs)
+        for i, op in enumerate(g.ops):
+            where = f"op {op.kind} at layer {i} '{op.name}'"
+            for t in op.inputs:
+                if t >= 0 and g.tensors[t].data is None and t not in written:
+                    raise self.fail(f"{where} reads tensor '{g.tensors[t].name}' before any op writes it")
+            for t in op.outputs:
+                if t in written:
+                    what = "a model input" if t in g.inputs else "already written by an earlier op"
+                    raise self.fail(f"{where} writes tensor '{g.tensors[t].name}', which is {what}")
+                written.add(t)
+        for t in g.outputs:
+            if t not in written:
+                raise self.fail(f"model output '{g.tensors[t].name}' is never written")

@@ -3,6 +3,8 @@
 #include "../quant.h"
 #include "ops.h"
 
+#ifndef MCT_USE_ARM_OPS /* ops/arm/depthwise_conv2d_s8.c provides it */
+
 void mct_depthwise_conv2d_s8(const mct_conv_params_t *p, const mct_channel_quant_t *q, const mct_dims_t *in_dims,
                              const int8_t *in, const mct_dims_t *filter_dims, const int8_t *filter,
                              const int32_t *bias, const mct_dims_t *out_dims, int8_t *out)
@@ -49,3 +51,5 @@ void mct_depthwise_conv2d_s8(const mct_conv_params_t *p, const mct_channel_quant
         }
     }
 }
+
+#endif /* MCT_USE_ARM_OPS */

@@ -3,6 +3,8 @@
 #include "../quant.h"
 #include "ops.h"
 
+#ifndef MCT_USE_ARM_OPS /* ops/arm/fully_connected_s8.c provides it */
+
 void mct_fully_connected_s8(const mct_fc_params_t *p, const mct_channel_quant_t *q, int32_t batches, int32_t depth,
                             int32_t units, const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out)
 {
@@ -23,3 +25,5 @@ void mct_fully_connected_s8(const mct_fc_params_t *p, const mct_channel_quant_t 
         }
     }
 }
+
+#endif /* MCT_USE_ARM_OPS */

@@ -8,7 +8,7 @@
  * 8 bits with output zero point -128 and scale 1/256. Every step below uses quant.h primitives.
  */
 #include "../quant.h"
-#include "ops.h"
+#include "train_ops.h"
 
 #define SCALED_DIFF_INT_BITS 5  /* input diffs are Q5.26 */
 #define ACCUM_INT_BITS 12       /* sum of exps is Q12.19 */
@@ -111,6 +111,38 @@ void mct_softmax_s8(const mct_softmax_params_t *p, uint32_t rows, uint32_t depth
             } else {
                 y[c] = -128;
             }
+        }
+    }
+}
+
+/* The same softmax with a 16-bit output (scale 1/65536, zero point -32768), one row, for the int-mode
+   loss (docs/training-math.md section 3). Values are int16, stored as int32 for the caller's arithmetic. */
+void mct_softmax_s8_s16(const mct_softmax_params_t *p, uint32_t depth, const int8_t *x, int32_t *out)
+{
+    int32_t max_v = -128;
+    for (uint32_t c = 0; c < depth; ++c) {
+        max_v = (x[c] > max_v) ? x[c] : max_v;
+    }
+    int32_t sum_exps = 0;
+    for (uint32_t c = 0; c < depth; ++c) {
+        const int32_t diff = (int32_t)x[c] - max_v;
+        if (diff >= p->diff_min) {
+            const int32_t scaled = mct_mbqm(diff, p->input_multiplier, p->input_left_shift);
+            sum_exps = mct_wrap_add(sum_exps, mct_rdbpot(exp_negative(scaled), ACCUM_INT_BITS));
+        }
+    }
+    const int32_t headroom_plus_one = count_leading_zeros((uint32_t)sum_exps);
+    const int32_t bits_over_unit = ACCUM_INT_BITS - headroom_plus_one;
+    const int32_t shifted_minus_one = (int32_t)(((uint32_t)sum_exps << headroom_plus_one) - ((uint32_t)1 << 31));
+    const int32_t recip = one_over_one_plus_x(shifted_minus_one);
+    for (uint32_t c = 0; c < depth; ++c) {
+        const int32_t diff = (int32_t)x[c] - max_v;
+        if (diff >= p->diff_min) {
+            const int32_t scaled = mct_mbqm(diff, p->input_multiplier, p->input_left_shift);
+            const int32_t v = mct_rdbpot(mct_sat_rdhm(recip, exp_negative(scaled)), bits_over_unit + 31 - 16) - 32768;
+            out[c] = mct_clamp(v, -32768, 32767);
+        } else {
+            out[c] = -32768;
         }
     }
 }

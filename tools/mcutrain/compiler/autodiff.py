@@ -14,7 +14,7 @@ Buffer names: `x:T` int8 activation of tensor T, `mask:T` its 1-bit activation m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,13 @@ MASKED_ALWAYS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")  # re
 ACC_BYTES = 2  # fractional accumulator per updated weight (int16 fraction below the int8 LSB)
 BIAS_BYTES = 4  # int32 bias
 LABEL_BYTES = 4
+# int mode: every gradient buffer (activation, weight, bias gradients and int32 scratch accumulators) has a
+# power-of-two exponent set at run time. They live together in one persistent table, `exps`, of one int32
+# slot per gradient buffer of the (pruned) schedule (docs/schedule-format.md, "Block-exponent tensors").
+EXP_SLOT_BYTES = 4
+GRAD_KINDS = ("grad", "grad_weight", "grad_bias", "scratch")
+RESULT_BYTES = 8  # loss (float32) + predicted class (int32), written by the loss step
+PRNG_BYTES = 4  # xorshift32 state of stochastic rounding (golden/update.py), persistent
 
 # Buffer kinds (for tables and plots).
 ARENA_KINDS = ("input", "activation", "mask", "grad", "grad_weight", "grad_bias", "param", "accum", "scratch", "loss")
@@ -87,6 +94,8 @@ class TrainGraph:
     def replace_steps(self, steps: list[Step]) -> TrainGraph:
         used = {b for s in steps for b in (*s.reads, *s.writes)}
         bufs = {k: v for k, v in self.buffers.items() if k in used}
+        if "exps" in bufs:  # one exponent slot per gradient buffer that survived
+            bufs["exps"] = replace(bufs["exps"], nbytes=EXP_SLOT_BYTES * len(exp_slots(bufs)))
         return TrainGraph(self.graph, self.scheme, self.mode, bufs, steps, self.logits, list(self.notes))
 
     def arena_buffers(self) -> list[Buffer]:
@@ -94,6 +103,11 @@ class TrainGraph:
 
     def steps_of(self, kind: str) -> list[Step]:
         return [s for s in self.steps if s.kind == kind]
+
+
+def exp_slots(buffers: dict[str, Buffer]) -> list[str]:
+    """int mode: the gradient buffers owning a slot of the `exps` table, in slot order."""
+    return [k for k, b in buffers.items() if b.kind in GRAD_KINDS and k not in ("scratch:loss", "prng", "exps")]
 
 
 def find_logits(graph: Graph) -> tuple[int, int]:
@@ -220,7 +234,8 @@ class _Builder:
             self.backward(i, self.g.ops[i])
         for i in self.scheme.updated_ops():
             self.update(i, self.g.ops[i])
-        return TrainGraph(self.g, self.scheme, self.mode, self.buffers, self.steps, logits)
+        tg = TrainGraph(self.g, self.scheme, self.mode, self.buffers, self.steps, logits)
+        return tg.replace_steps(self.steps)  # sizes the exponent table
 
     def forward(self, i: int, op: Op) -> None:
         reads = [self.act(t) if not self.g.tensors[t].is_const else self.flash(t) for t in op.inputs[:1] if t >= 0]
@@ -239,9 +254,12 @@ class _Builder:
     def loss(self, logits: int) -> None:
         n = self.numel(logits)
         label = self.buf("label", LABEL_BYTES, "input", external=True)
-        out = self.buf("loss", 4, "loss")
+        out = self.buf("loss", RESULT_BYTES, "loss")
         scratch = self.buf("scratch:loss", n * 4, "scratch")  # softmax probabilities, fp32
-        step = Step("loss", "LOSS", -1, [self.act(logits), label], [out, scratch], {"loss": "softmax_cross_entropy"})
+        reads = [self.act(logits), label]
+        if self.mode == "int":  # the exponent table: persistent; the loss (a sink) keeps it in the schedule
+            reads.append(self.buf("exps", 0, "scratch", persistent=True))
+        step = Step("loss", "LOSS", -1, reads, [out, scratch], {"loss": "softmax_cross_entropy"})
         step.label = "softmax cross-entropy"
         self.contribute(step, logits)
         self.add(step)
@@ -306,6 +324,10 @@ class _Builder:
             if self.accumulator:
                 reads.append(f"acc:{i}")
                 writes.append(f"acc:{i}")
+            else:
+                # Stochastic rounding's PRNG state. Listed as read only: each update jumps the state ahead to
+                # its own draws (golden order: ops by increasing index), so updates stay free to reorder.
+                reads.append(self.buf("prng", PRNG_BYTES, "scratch", persistent=True))
         if u.bias:
             reads += [f"gb:{i}", f"b:{i}"]
             writes.append(f"b:{i}")

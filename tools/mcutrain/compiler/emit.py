@@ -27,7 +27,8 @@ from ..quantize_params import (
 from ..tflite_import import ModelError
 from .memplan import Buffer, Plan, plan
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # inference programs; training programs (emit_train.py) are version 2
+TRAIN_FORMAT_VERSION = 2
 MAGIC = b"MCTP"
 HEADER_SIZE = 56
 TENSOR_REC = 32
@@ -36,7 +37,11 @@ OP_MAX_IDS = 8
 NO_TENSOR = 0xFFFF
 CRC_START = 16
 
-DTYPES = {"int8": 1, "int32": 2, "float32": 3}
+# g16 / g32: int-mode gradients (int16 elements / int32 accumulators) with a run-time power-of-two exponent kept
+# in the arena at `init_off`; bits: 1-bit activation masks. See docs/schedule-format.md.
+DTYPES = {"int8": 1, "int32": 2, "float32": 3, "int16": 4, "bits": 5, "g16": 6, "g32": 7}
+_ITEMSIZE = {"int8": 1, "int32": 4, "float32": 4, "int16": 2, "g16": 2, "g32": 4}
+OPF_SPLIT_W = 0x01  # op flag (v2): CONV/DW/FC with a 4th input, the RAM copy of the first k output channels
 STORE_ARENA, STORE_CONST, STORE_ARENA_INIT = 0, 1, 2
 FLAG_INPUT, FLAG_OUTPUT = 1, 2
 
@@ -83,7 +88,8 @@ class TensorRec:
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        n = int(np.prod(self.shape, dtype=np.int64))
+        return (n + 7) // 8 if self.dtype == "bits" else n * _ITEMSIZE[self.dtype]
 
 
 @dataclass
@@ -94,6 +100,7 @@ class OpRec:
     param_off: int
     param_size: int
     name: str = ""
+    flags: int = 0
 
 
 @dataclass
@@ -131,7 +138,8 @@ class ProgramBuilder:
         self.ops.append(OpRec(opcode, list(inputs), list(outputs), off, len(words), name))
         return len(self.ops) - 1
 
-    def build(self, arena_size: int) -> bytes:
+    def build(self, arena_size: int, version: int = FORMAT_VERSION, train_pool_off: int | None = None) -> bytes:
+        """`train_pool_off`: constant-pool offset of a version-2 training section (header field train_off)."""
         n_t, n_o = len(self.tensors), len(self.ops)
         if n_t > 0xFFFE or n_o > 0xFFFF:
             raise ValueError("too many tensors or ops for format version 1")
@@ -151,7 +159,8 @@ class ProgramBuilder:
             ids = op.inputs + op.outputs
             ids = [NO_TENSOR if x < 0 else x for x in ids] + [NO_TENSOR] * (OP_MAX_IDS - len(ids))
             struct.pack_into(
-                "<BBBB8HIII", body, o_off - HEADER_SIZE + i * OP_REC, op.opcode, len(op.inputs), len(op.outputs), 0,
+                "<BBBB8HIII", body, o_off - HEADER_SIZE + i * OP_REC, op.opcode, len(op.inputs), len(op.outputs),
+                op.flags,
                 *ids, op.param_off, op.param_size, 0,
             )
         struct.pack_into(f"<{len(self.inputs) + len(self.outputs)}H", body, io_off - HEADER_SIZE,
@@ -159,9 +168,10 @@ class ProgramBuilder:
         body += self.pool
         total = HEADER_SIZE + len(body)
         header = bytearray(HEADER_SIZE)
+        train_off = 0 if train_pool_off is None else c_off + train_pool_off
         struct.pack_into(
-            "<4sHHIIIHHIIIIIIHHI", header, 0, MAGIC, FORMAT_VERSION, HEADER_SIZE, total, 0, 0, n_t, n_o, t_off, o_off,
-            c_off, len(self.pool), arena_size, io_off, len(self.inputs), len(self.outputs), 0,
+            "<4sHHIIIHHIIIIIIHHI", header, 0, MAGIC, version, HEADER_SIZE, total, 0, 0, n_t, n_o, t_off, o_off,
+            c_off, len(self.pool), arena_size, io_off, len(self.inputs), len(self.outputs), train_off,
         )
         blob = bytes(header) + bytes(body)
         crc = zlib.crc32(blob[CRC_START:]) & 0xFFFFFFFF

@@ -71,8 +71,10 @@ def place(lives: list[Lifetime], n_steps: int) -> Placement:
     """Offsets from memplan.plan (the planner shared with the forward compiler)."""
     plan = memplan.plan(memplan.Buffer(b.name, b.size, b.first_use, b.last_use, b.alignment) for b in lives)
     lower = max(bytes_alive(lives, n_steps), default=0)
-    assert lower == plan.lower_bound_bytes or not lives, (lower, plan.lower_bound_bytes)
-    return Placement(dict(plan.offsets), plan.peak_bytes, plan.lower_bound_bytes, "memplan")
+    # memplan's bound sums raw sizes; ours rounds each buffer up to its alignment (odd-sized int8 logits,
+    # int16 gradients), which is what a placement can actually reach.
+    assert plan.lower_bound_bytes <= lower or not lives, (lower, plan.lower_bound_bytes)
+    return Placement(dict(plan.offsets), plan.peak_bytes, lower, "memplan")
 
 
 def check_placement(lives: list[Lifetime], offsets: dict[str, int]) -> None:

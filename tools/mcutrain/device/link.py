@@ -39,7 +39,6 @@ from .protocol import (
     unpack_boot,
     unpack_fault,
     unpack_hello,
-    unpack_progress,
 )
 
 log = logging.getLogger(__name__)
@@ -255,7 +254,7 @@ class Link:
                     self._on_event(f, during=cmd, boot_expected=_boot_ok)
                     if _boot_ok and f.arg == Event.BOOT:
                         return Status.OK, b""  # RESET: the reply may be lost, the reboot is proof
-                    if f.arg == Event.PROGRESS and unpack_progress(f.payload).cmd == cmd:
+                    if f.arg == Event.PROGRESS and len(f.payload) >= 1 and f.payload[0] == cmd:
                         deadline = time.monotonic() + per_try  # proof of life: keep waiting
                     continue
                 if f.cmd == FRAME_NAK:

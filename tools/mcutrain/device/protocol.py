@@ -87,6 +87,18 @@ class SampleDtype(IntEnum):
     UINT8 = 0x01
 
 
+class ProgramSource(IntEnum):
+    NONE = 0x00
+    UPLOADED = 0x01
+    ROM = 0x02
+
+
+class CheckpointSlot(IntEnum):
+    AUTO = 0x00  # in requests; in INFO and BOOT the same value means "none"
+    A = 0x01
+    B = 0x02
+
+
 class ResetMode(IntEnum):
     TRAINING = 0x00
     SYSTEM = 0x01
@@ -100,7 +112,7 @@ XFER_CHUNK_MAX_DATA = MAX_PAYLOAD - 8
 # struct formats of the fixed-size payloads; their sizes are the *_SIZE defines of protocol.h.
 HELLO_REQ = struct.Struct("<BBH")
 HELLO_REPLY = struct.Struct("<BBHII")
-INFO_REPLY = struct.Struct(f"<BBBBHHIIIIII{INFO_BOARD_LEN}s")
+INFO_REPLY = struct.Struct(f"<BBBBHBBIIIIII{INFO_BOARD_LEN}s")
 STATS_REPLY = struct.Struct("<IIfffIIIII")
 XFER_CHUNK_HEADER = struct.Struct("<B3xI")
 LOAD_BEGIN = struct.Struct("<BBHII")
@@ -117,7 +129,7 @@ INFER_REPLY_HEADER = struct.Struct("<HHI")
 CHECKPOINT_REQ = struct.Struct("<B3x")
 CHECKPOINT_REPLY = struct.Struct("<III")
 RESET_REQ = struct.Struct("<B3x")
-BOOT_EVENT = struct.Struct("<BBBBB3x")
+BOOT_EVENT = struct.Struct("<BBBBBBBx")
 FAULT_EVENT = struct.Struct("<8I")
 WATCHDOG_EVENT = struct.Struct("<B3xI")
 PROGRESS_EVENT = struct.Struct("<B3xII")
@@ -171,6 +183,8 @@ def c_defines() -> dict[str, int]:
         ("XFER_OP", XferOp),
         ("SAMPLE_DTYPE", SampleDtype),
         ("RESET_MODE", ResetMode),
+        ("PROGRAM_SOURCE", ProgramSource),
+        ("CHECKPOINT_SLOT", CheckpointSlot),
     ):
         for member in enum:
             d[f"{prefix}_{member.name}"] = int(member)
@@ -226,6 +240,8 @@ class Info:
     model_id: int
     program_capacity: int
     board: str
+    program_source: int = ProgramSource.NONE  # where the bound program came from
+    checkpoint_slot: int = 0  # slot the current weights came from / went to (CheckpointSlot), 0 = none
 
 
 def pack_info(i: Info) -> bytes:
@@ -233,7 +249,8 @@ def pack_info(i: Info) -> bytes:
         i.proto_version,
         *i.fw_version,
         i.schedule_version,
-        0,
+        i.program_source,
+        i.checkpoint_slot,
         i.cpu_hz,
         i.sram_bytes,
         i.flash_bytes,
@@ -246,7 +263,7 @@ def pack_info(i: Info) -> bytes:
 
 def unpack_info(p: bytes) -> Info:
     v = INFO_REPLY.unpack_from(p)
-    return Info(v[0], (v[1], v[2], v[3]), v[4], v[6], v[7], v[8], v[9], v[10], v[11], _cstr(v[12]))
+    return Info(v[0], (v[1], v[2], v[3]), v[4], v[7], v[8], v[9], v[10], v[11], v[12], _cstr(v[13]), v[5], v[6])
 
 
 @dataclass(frozen=True)
@@ -465,6 +482,8 @@ class Boot:
     reason: int
     proto_version: int
     fw_version: tuple[int, int, int]
+    program_source: int = ProgramSource.NONE
+    checkpoint_slot: int = 0  # restored at boot (CheckpointSlot), 0 = none
 
     @property
     def reason_name(self) -> str:
@@ -472,14 +491,14 @@ class Boot:
 
 
 def pack_boot(b: Boot) -> bytes:
-    return BOOT_EVENT.pack(b.reason, b.proto_version, *b.fw_version)
+    return BOOT_EVENT.pack(b.reason, b.proto_version, *b.fw_version, b.program_source, b.checkpoint_slot)
 
 
 def unpack_boot(p: bytes) -> Boot:
     if len(p) < BOOT_EVENT.size:
         return Boot(ResetReason.UNKNOWN, 0, (0, 0, 0))
-    reason, proto, major, minor, patch = BOOT_EVENT.unpack_from(p)
-    return Boot(reason, proto, (major, minor, patch))
+    reason, proto, major, minor, patch, source, slot = BOOT_EVENT.unpack_from(p)
+    return Boot(reason, proto, (major, minor, patch), source, slot)
 
 
 @dataclass(frozen=True)

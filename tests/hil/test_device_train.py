@@ -1,0 +1,96 @@
+"""Training on the board (QEMU by default, --port for a real one) against the same firmware built for
+the host (board/host.c, a child process speaking the link): identical loss, prediction and learned
+state step by step, and checkpoints that survive a reset."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
+
+from mcutrain.device import protocol as proto  # noqa: E402
+from mcutrain.device.client import DeviceTarget  # noqa: E402
+
+hil = pytest.mark.hil
+STEPS = 4
+
+
+def training_program(seed: int = 0) -> tuple[bytes, tuple[int, ...], int]:
+    """(program blob, input shape, classes) of a small training program; the one place that knows
+    how the training compiler is called. Skips while it does not exist."""
+    try:
+        from mcutrain.compiler.emit import compile_training  # type: ignore[attr-defined]
+    except ImportError:
+        pytest.skip("no training-program emitter (mcutrain.compiler.emit.compile_training) yet")
+    from small_models import conv_net
+
+    g = conv_net(seed)
+    prog = compile_training(g, seed=seed)
+    shape = tuple(g.tensors[g.inputs[0]].shape)
+    classes = int(np.prod(g.tensors[g.outputs[0]].shape))
+    return prog.blob, shape, classes
+
+
+@pytest.fixture
+def train_prog() -> tuple[bytes, tuple[int, ...], int]:
+    return training_program(seed=0)  # skips before any board or process is started
+
+
+@pytest.fixture
+def host_fw(train_prog: Any) -> Any:
+    dev = DeviceTarget.host_build()
+    yield dev
+    dev.close()
+
+
+@hil
+def test_train_matches_host_build_and_checkpoints_survive_reset(
+    train_prog: tuple[bytes, tuple[int, ...], int], host_fw: DeviceTarget, device_factory: Any
+) -> None:
+    blob, shape, classes = train_prog
+    dev: DeviceTarget = device_factory(blob if len(blob) > 16 * 1024 - 16 else None)
+    if dev.model_id != int.from_bytes(blob[12:16], "little"):
+        dev.load_program(blob)
+    host_fw.load_program(blob)
+    rng = np.random.default_rng(0)
+    for step in range(STEPS):
+        x = rng.integers(-128, 128, shape, dtype=np.int8)
+        label = int(rng.integers(classes))
+        a, b = dev.train_step(x, label), host_fw.train_step(x, label)
+        assert np.float32(a.loss).tobytes() == np.float32(b.loss).tobytes(), f"step {step}: {a.loss} != {b.loss}"
+        assert a.predicted == b.predicted
+        print(f"\nstep {step}: loss {a.loss:.5f}, predicted {a.predicted}, {a.instructions:,} instr. ({dev.board})")
+    # Same learned state: the checkpoints carry a CRC of it.
+    dev.checkpoint()
+    host_fw.checkpoint()
+    saved, ref = dev.last_checkpoint, host_fw.last_checkpoint
+    assert saved is not None and ref is not None
+    assert (saved.size, saved.crc32, saved.steps) == (ref.size, ref.crc32, STEPS)
+    stats = dev.stats()
+    print(
+        f"train step: {stats['instructions_mean_step']:,} instructions mean; arena high-water "
+        f"{stats['peak_arena_bytes']:,} / {stats['planned_arena_bytes']:,} B planned; "
+        f"stack {stats['peak_stack_bytes']:,} B"
+    )
+    assert stats["steps"] == STEPS and 0 < stats["peak_arena_bytes"] <= stats["planned_arena_bytes"]
+    slot = dev.info().checkpoint_slot
+
+    # Reset: the board restores the newest valid checkpoint by itself.
+    boot = dev.reboot()
+    assert boot.checkpoint_slot == slot
+    dev.checkpoint()
+    assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 == saved.crc32
+
+    # Initial weights back, then restore: the trained weights again.
+    dev.reset_training()
+    dev.checkpoint()
+    assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 != saved.crc32
+    restored = dev.restore(proto.CheckpointSlot(slot))
+    assert (restored.crc32, restored.steps) == (saved.crc32, STEPS)
+    dev.checkpoint()
+    assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 == saved.crc32

@@ -1,0 +1,1 @@
+"""Benchmarks of the device engine (instruction counts on the emulated board, host speed)."""
