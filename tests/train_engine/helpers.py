@@ -29,14 +29,14 @@ toy_graph = _compiler_fixtures().toy_graph
 
 
 def toy() -> Graph:
-    """The compiler's residual toy graph with the two quantization choices the golden needs: a TFLite softmax
-    output (1/256, -128) and a MEAN whose output quantization differs from its input (so the golden and the
-    engine use the same requantizing MEAN; see the report about the equal-quantization case)."""
+    """The compiler's residual toy graph with a TFLite softmax output (1/256, -128). Its MEAN keeps the input's
+    quantization, as TFLite converters emit it (the golden and the engine both follow TFLM's requantizing MEAN)."""
     g = toy_graph()
     q = g.tensors[g.outputs[0]]
     g.tensors[g.outputs[0]] = replace(q, quant=Quant(np.array([1 / 256], np.float32), np.array([-128]), 0))
-    mean_out = g.ops[6].outputs[0]
-    g.tensors[mean_out] = replace(g.tensors[mean_out], quant=Quant(np.array([0.07], np.float32), np.array([3]), 0))
+    mean = g.ops[6]
+    x, y = g.tensors[mean.inputs[0]], g.tensors[mean.outputs[0]]
+    assert mean.kind == "MEAN" and (x.scale, x.zero_point) == (y.scale, y.zero_point)
     return g
 
 

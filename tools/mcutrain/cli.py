@@ -111,10 +111,43 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train on a target: stream images, report accuracy, write log and plot")
+    p.add_argument("--model", default=None, help="int8 .tflite (default: models/mcunet_s_person_96x96x1.tflite)")
+    p.add_argument("--scheme", default=None, help="full | last-layer | bias-only | sparse | FILE.json "
+                   "(default: the model's shipped scheme that fits the target)")
+    p.add_argument("--data", default=None, help="image folder, one subfolder per class (default: packaged task)")
+    p.add_argument("--target", default="qemu", help=_targets_help())
+    p.add_argument("--board", default="qemu_f405", help="board of --target PORT (informational)")
+    p.add_argument("--samples", type=int, default=240, help="training samples to stream")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mode", default="int", choices=("fp32", "int"), help="gradient arithmetic")
+    p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (QAS-scaled)")
+    p.add_argument("--eval-every", type=int, default=None, help="samples between held-out evaluations")
+    p.add_argument("--run-dir", default=None, help="where to write log.jsonl, evals.csv, accuracy.png")
+    p.add_argument("--json", action="store_true", help="print the final figures as one JSON object")
+    p.add_argument("--no-live", action="store_true", help="no live view")
+    p.add_argument("--head", default="new", choices=("new", "keep"),
+                   help="new: re-initialise the classifier for the data's classes (default); keep: train it as is")
+
+    def run(a: argparse.Namespace) -> int:
+        from .train_cmd import TrainArgs, TrainCmdError, run_train
+
+        try:
+            return run_train(
+                TrainArgs(a.model, a.scheme, a.data, a.target, a.samples, a.seed, a.json, a.mode, a.lr,
+                          a.eval_every, a.run_dir, not a.no_live, a.head)
+            )
+        except TrainCmdError as e:
+            raise UserError(str(e)) from None
+
+    p.set_defaults(func=run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_build, _add_compile, _add_infer, _add_search, _add_models):
+    for add in (_add_build, _add_compile, _add_infer, _add_search, _add_models, _add_train):
         add(sub)
     args = parser.parse_args(argv)
     try:

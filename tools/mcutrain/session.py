@@ -66,6 +66,7 @@ def run(
         state.update(heldout_accuracy=acc)
         log.event("eval", samples=seen, heldout_accuracy=acc, device_instructions=device_instr, loss=loss_avg)
 
+    interrupted = False
     try:
         do_eval()
         for x, label in stream:
@@ -88,10 +89,16 @@ def run(
             if seen % cfg.eval_every == 0 or seen == cfg.samples:
                 do_eval()
             on_update(state)
+    except KeyboardInterrupt:
+        # Ctrl-C: stop streaming, but still read the figures and save what was learned on the target.
+        interrupted = True
     finally:
         stats = target.stats()
-        ckpt = target.checkpoint()
-        log.event("stats", **stats, checkpoint=ckpt)
+        try:
+            ckpt = target.checkpoint()
+        except Exception as e:  # the run's figures are still worth reporting; say why nothing was saved
+            ckpt = f"not saved: {e}"
+        log.event("stats", **stats, checkpoint=ckpt, interrupted=interrupted)
         log.close()
     if log.evals:
         plot_accuracy(log.evals, cfg.run_dir / "accuracy.png", cfg.title, target.clock_hz)
@@ -103,6 +110,7 @@ def run(
         "peak_stack_bytes": stats.get("peak_stack_bytes"),
         "instructions_per_step": device_instr // max(seen, 1),
         "checkpoint": ckpt,
+        "interrupted": interrupted,
         "log": str(log.jsonl_path),
         "plot": str(cfg.run_dir / "accuracy.png"),
     }

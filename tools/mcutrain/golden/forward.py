@@ -164,20 +164,23 @@ def mean_axes(graph: Graph, op: Op) -> tuple[int, ...]:
     return tuple(sorted({int(a) % nd for a in graph.tensors[op.inputs[1]].data.reshape(-1)}))
 
 
+def mean_multiplier(in_scale: float, out_scale: float, n: int) -> tuple[int, int]:
+    """QuantizeMultiplier(in_scale / out_scale) with 1/n folded in (TFLite's QuantizedMeanOrSumExtraArgs):
+    s = min(floor(log2 n), 32, 31 + shift); mult = (mult << s) // n (int64, truncating); shift -= s."""
+    mult, shift = quantize_multiplier(in_scale / out_scale)
+    s = min(n.bit_length() - 1, 32, 31 + shift)
+    return (mult << s) // n, shift - s
+
+
 def mean(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    """TFLM int8 MEAN (reduce_common.cc): same quantization -> integer sum / count (truncating);
-    otherwise MultiplyByQuantizedMultiplier(sum - n*zp_in) then rounded division by n, + zp_out."""
+    """TFLM int8 MEAN (reduce_common.cc -> QuantizedMeanOrSum), for equal and different in/out quantization
+    alike: MultiplyByQuantizedMultiplier(sum - n*zp_in, mult/n) + zp_out, clamped."""
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
     axes = mean_axes(graph, op)
     xi = v[op.inputs[0]].astype(np.int64)
     n = int(np.prod([xi.shape[a] for a in axes]))
-    if x.zero_point == y.zero_point and np.float32(x.scale) == np.float32(y.scale):
-        s = xi.sum(axis=axes)
-        out = np.where(s >= 0, s // n, -((-s) // n))
-    else:
-        mult, shift = quantize_multiplier(float(x.scale) / float(y.scale))
-        s = mbqm((xi - x.zero_point).sum(axis=axes), mult, shift)
-        out = np.where(s > 0, (s + n // 2) // n, -((-(s - n // 2)) // n)) + y.zero_point
+    mult, shift = mean_multiplier(float(x.scale), float(y.scale), n)
+    out = mbqm(xi.sum(axis=axes) - n * x.zero_point, mult, shift) + y.zero_point
     return np.clip(out, -128, 127).astype(np.int8).reshape(y.shape)
 
 

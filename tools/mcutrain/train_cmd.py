@@ -1,0 +1,129 @@
+"""`mcutrain train`: compile the model for on-device training, put it on the target, stream samples, report.
+
+model (.tflite) -> IR -> compiled training schedule (scheme, budget = the target's arena) -> program bytes ->
+target (host build, emulated board or real board) -> session (stream, evaluate, log, plot).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .paths import MODELS, ROOT
+
+DEFAULT_MODEL = MODELS / "mcunet_s_person_96x96x1.tflite"
+QEMU_ARENA_BYTES = 114_688  # APP_ARENA_BYTES of the qemu_f405 build (platformio.ini)
+HOST_ARENA_BYTES = 256 * 1024
+
+
+class TrainCmdError(Exception):
+    """One-line user error."""
+
+
+@dataclass
+class TrainArgs:
+    model: str | None
+    scheme: str | None
+    data: str | None
+    target: str
+    samples: int
+    seed: int
+    json: bool
+    mode: str
+    lr: float
+    eval_every: int | None
+    run_dir: str | None
+    live: bool
+    head: str = "new"
+
+
+def default_scheme(model: Path, arena_bytes: int) -> str:
+    """The model's shipped sparse scheme with the largest budget that fits the arena, else `sparse`."""
+    best: tuple[int, Path] | None = None
+    for f in (MODELS / "schemes").glob(f"{model.stem}-*K.json"):
+        kb = int(f.stem.rsplit("-", 1)[1][:-1])
+        if kb * 1024 <= arena_bytes and (best is None or kb > best[0]):
+            best = (kb, f)
+    return str(best[1]) if best else "sparse"
+
+
+def _open_target(target: str, blob: bytes, run_dir: Path) -> Any:
+    from .device.client import DeviceTarget
+
+    if target == "qemu":
+        return DeviceTarget.qemu(program=blob)
+    dev = DeviceTarget.serial(target)
+    dev.load_program(blob)
+    return dev
+
+
+def run_train(a: TrainArgs) -> int:
+    from .compiler.compile import BudgetError, compile_model
+    from .compiler.emit_train import TrainConfig, emit_training
+    from .compiler.scheme import SchemeError
+    from .live import LiveView
+    from .session import RunConfig, run
+    from .tflite_import import ModelError, load_tflite
+    from .train_data import load_task
+
+    model = Path(a.model) if a.model else DEFAULT_MODEL
+    arena = HOST_ARENA_BYTES if a.target == "host" else QEMU_ARENA_BYTES
+    scheme = a.scheme or default_scheme(model, arena)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(a.run_dir) if a.run_dir else ROOT / "runs" / f"{stamp}-{a.target.split('/')[-1]}"
+    try:
+        graph = load_tflite(model)
+        task = load_task(graph, a.data, a.seed)
+        if a.head == "new":
+            # A classifier made for training: one output per class, int8 weights with room to grow 4x and
+            # logits quantized over +-8, so they neither saturate nor stall the gradient as they grow.
+            from .golden.train import replace_head
+
+            graph = replace_head(graph, len(task.classes), seed=a.seed)
+        n_out = graph.tensors[graph.outputs[0]].shape[-1]
+        if n_out != len(task.classes):
+            raise TrainCmdError(
+                f"{model.name} has {n_out} outputs but the data has {len(task.classes)} classes "
+                f"({', '.join(task.classes)}): use --head new or a model whose head matches"
+            )
+        result = compile_model(graph, scheme, arena if a.target != "host" else None, a.mode)
+    except (ModelError, SchemeError, BudgetError, ValueError, OSError) as e:
+        raise TrainCmdError(str(e).splitlines()[0]) from None
+    program = emit_training(result, TrainConfig(lr=a.lr, seed=a.seed + 1))
+    say = (lambda *_: None) if a.json else (lambda m: print(m, file=sys.stderr))
+    say(
+        f"model {model.name}, scheme {Path(scheme).stem} ({a.mode} gradients), arena plan "
+        f"{result.peak_bytes:,} B, program {len(program.blob):,} B; data: {task.name}, "
+        f"{len(task.train_labels)} train / {len(task.heldout_y)} held-out images; target {a.target}"
+    )
+    if a.target == "host":
+        from .targets.host import HostTarget
+
+        target: Any = HostTarget(program, checkpoint_dir=run_dir)
+    else:
+        target = _open_target(a.target, program.blob, run_dir)
+    samples = a.samples
+    cfg = RunConfig(samples=samples, eval_every=a.eval_every or max(1, samples // 8), run_dir=run_dir,
+                    title=f"{model.stem} on {a.target}: {Path(scheme).stem} scheme")
+    try:
+        with LiveView(cfg.title, target.clock_hz, enabled=a.live and not a.json and sys.stderr.isatty()) as view:
+            summary = run(target, task.stream(a.seed), (task.heldout_x, task.heldout_y), cfg, view.update)
+    finally:
+        close = getattr(target, "close", None)
+        if close is not None:
+            close()
+    summary["target"] = a.target
+    summary["scheme"] = Path(scheme).stem
+    if a.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        acc = summary["heldout_accuracy"]
+        say(
+            f"held-out accuracy {100 * acc:.1f} % after {summary['samples']} samples; "
+            f"log {summary['log']}, plot {summary['plot']}, checkpoint {summary['checkpoint']}"
+        )
+    return 0
