@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import select
 import struct
 import time
 import zlib
@@ -381,10 +382,7 @@ class Link:
         while True:
             if self._pending:
                 return self._pending.popleft()
-            waiting = getattr(self.port, "in_waiting", 0) or 0
-            if waiting == 0 and time.monotonic() >= deadline:
-                return None
-            data = self.port.read(max(1, min(int(waiting), 4096)))
+            data = self._read_some(deadline)
             if data:
                 bad = self._deframer.bad
                 self._pending.extend(self._deframer.feed(data))
@@ -392,6 +390,19 @@ class Link:
                     self._pending.append(_DAMAGED)
             elif time.monotonic() >= deadline:
                 return None
+
+    def _read_some(self, deadline: float) -> bytes:
+        """Whatever has arrived (up to 4 KB), waiting at most one poll interval."""
+        sock = getattr(self.port, "_socket", None)
+        if sock is not None:
+            # pyserial's socket:// reports in_waiting as 0 or 1, which would cost a syscall per byte;
+            # read the socket directly instead (QEMU's UART over TCP).
+            ready, _, _ = select.select([sock], [], [], max(0.0, min(_POLL, deadline - time.monotonic())))
+            return sock.recv(4096) if ready else b""
+        waiting = getattr(self.port, "in_waiting", 0) or 0
+        if waiting == 0 and time.monotonic() >= deadline:
+            return b""
+        return self.port.read(max(1, min(int(waiting), 4096)))
 
     def close(self) -> None:
         close = getattr(self.port, "close", None)
