@@ -11,4 +11,12 @@
 #define APP_ARENA_BYTES (256u * 1024u)
 #endif
 
+/* Watchdog timeout, started once the board has booted (main.c). The main loop kicks on every
+ * turn and TRAIN between steps, so this bounds one request or one training step: a person-
+ * detection step is well under a second at 216 MHz (and in QEMU's virtual time), a 256 KB
+ * sector erase 1-2 s (kicked per sector). The IWDG can count to ~32 s. */
+#ifndef APP_WATCHDOG_MS
+#define APP_WATCHDOG_MS 8000u
+#endif
+
 #endif /* MCUTRAIN_APP_CONFIG_H */

@@ -25,6 +25,28 @@ typedef char commands_reset_codes_match[(BOARD_RESET_POWER == RESET_REASON_POWER
 /* Counter value when BOOT went out: boot cost as seen by the host. */
 static uint64_t s_boot_cycles;
 
+/* What was running, kept across a reset so the boot after a watchdog reset can say what hung
+ * (EVENT_WATCHDOG). On the Cortex-M boards it sits in .noinit, which startup does not clear;
+ * power-on garbage there fails the check word. The host build has no reset to survive. */
+typedef struct {
+    uint32_t magic, cmd, step, check;
+} running_t;
+#define RUNNING_MAGIC 0x52554E47u /* "RUNG" */
+#if defined(__arm__) || defined(__thumb__)
+__attribute__((section(".noinit")))
+#endif
+static running_t s_running;
+
+static void commands_run(link_t *link, const link_frame_t *req);
+
+static void running_set(uint32_t cmd, uint32_t step)
+{
+    s_running.magic = RUNNING_MAGIC;
+    s_running.cmd = cmd;
+    s_running.step = step;
+    s_running.check = RUNNING_MAGIC ^ cmd ^ step;
+}
+
 /* Reply payloads are composed here (the link copies them into its reply cache), so no
  * handler needs a kilobyte of stack. */
 static uint8_t s_reply[LINK_MAX_PAYLOAD];
@@ -68,6 +90,16 @@ void commands_boot(link_t *link)
     p[6] = checkpoint_current();
     s_boot_cycles = board_cycles();
     link_event(link, EVENT_BOOT, p, (uint16_t)sizeof p);
+    if (board_reset_reason() == BOARD_RESET_WATCHDOG) {
+        uint8_t w[WATCHDOG_EVENT_SIZE];
+        int ok = s_running.magic == RUNNING_MAGIC &&
+                 s_running.check == (RUNNING_MAGIC ^ s_running.cmd ^ s_running.step);
+        memset(w, 0, sizeof w);
+        w[0] = ok ? (uint8_t)s_running.cmd : 0u;
+        proto_put_u32(&w[4], ok ? s_running.step : 0u);
+        link_event(link, EVENT_WATCHDOG, w, (uint16_t)sizeof w);
+    }
+    running_set(0u, 0u);
 }
 
 static void cmd_info(link_t *link, const link_frame_t *req)
@@ -145,6 +177,42 @@ static void debug_fault(link_t *link, const link_frame_t *req)
     link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
 }
 
+static void debug_hang(link_t *link, const link_frame_t *req)
+{
+    uint32_t ms;
+    if (req->len < DEBUG_HANG_REQ_SIZE) {
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
+        return;
+    }
+    if (board_info()->board_id == BOARD_ID_HOST) {
+        link_reply(link, req, STATUS_UNKNOWN_CMD, NULL, 0u); /* nothing would ever reset it */
+        return;
+    }
+    ms = proto_get_u32(&req->payload[4]);
+    if (ms != 0u) {
+        board_watchdog_start(ms);
+    }
+    for (;;) {
+        /* A main loop that stopped making progress: only the watchdog gets out of here. */
+    }
+}
+
+static void debug_flash_cut(link_t *link, const link_frame_t *req)
+{
+    uint32_t counted;
+    uint8_t p[DEBUG_FLASH_CUT_REPLY_SIZE];
+    if (req->len < DEBUG_FLASH_CUT_REQ_SIZE) {
+        link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
+        return;
+    }
+    if (board_flash_cut(proto_get_u32(&req->payload[4]), &counted) != 0) {
+        link_reply(link, req, STATUS_UNKNOWN_CMD, NULL, 0u);
+        return;
+    }
+    proto_put_u32(&p[0], counted);
+    link_reply(link, req, STATUS_OK, p, (uint16_t)sizeof p);
+}
+
 static void cmd_debug(link_t *link, const link_frame_t *req)
 {
     if (req->len < 1u) {
@@ -165,6 +233,12 @@ static void cmd_debug(link_t *link, const link_frame_t *req)
         }
         link_reply(link, req, STATUS_OK, NULL, 0u);
         board_exit((int32_t)proto_get_u32(&req->payload[4]));
+        break;
+    case DEBUG_OP_HANG:
+        debug_hang(link, req);
+        break;
+    case DEBUG_OP_FLASH_CUT:
+        debug_flash_cut(link, req);
         break;
     default:
         link_reply(link, req, STATUS_BAD_ARG, NULL, 0u);
@@ -300,6 +374,9 @@ static void cmd_train(link_t *link, const link_frame_t *req)
     for (i = 0u; i < steps && st == STATUS_OK; ++i) {
         st = session_train_step(&r);
         cycles += r.cycles;
+        /* The watchdog bounds one step, not the whole request (n steps may take long). */
+        board_watchdog_kick();
+        running_set(CMD_TRAIN, session_steps());
         if (st == STATUS_OK && steps > 1u) {
             /* Lets the host restart its timeout instead of guessing how long n steps take. */
             uint8_t ev[PROGRESS_EVENT_SIZE];
@@ -332,6 +409,13 @@ static void cmd_checkpoint(link_t *link, const link_frame_t *req)
 }
 
 void commands_dispatch(link_t *link, const link_frame_t *req)
+{
+    running_set(req->cmd, session_steps());
+    commands_run(link, req);
+    running_set(0u, session_steps());
+}
+
+static void commands_run(link_t *link, const link_frame_t *req)
 {
     switch (req->cmd) {
     case CMD_PING:

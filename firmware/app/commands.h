@@ -19,13 +19,26 @@
  *                u32 flash region base, u32 flash region size, u32 erase size, u32 flash_is_ram
  *   FAULT     -> u8 kind (DEBUG_FAULT_*), u8 pad[2], u32 address (for READ): faults on
  *                purpose, so there is no reply; a FAULT event comes instead.
- *   EXIT      -> u8 pad[3], i32 code: replies OK, then board_exit(code). */
+ *   EXIT      -> u8 pad[3], i32 code: replies OK, then board_exit(code).
+ *   HANG      -> u8 pad[3], u32 watchdog_ms: restarts the watchdog with that timeout (0: keeps
+ *                the running one), then spins without kicking it, so no reply: the watchdog
+ *                resets the board, BOOT (reason WATCHDOG) then EVENT_WATCHDOG (last_cmd DEBUG)
+ *                follow. STATUS_UNKNOWN_CMD on the host build, which has no watchdog.
+ *   FLASH_CUT -> u8 pad[3], u32 after: arms a power cut after `after` more bytes erased or
+ *                programmed in the flash region (0 disarms; board_flash_cut()). Reply u32: the
+ *                bytes erased or programmed since the previous FLASH_CUT. STATUS_UNKNOWN_CMD
+ *                where the board cannot stage cuts (only QEMU can). */
 #define DEBUG_OP_COUNTERS 0x00u
 #define DEBUG_OP_FAULT 0x01u
 #define DEBUG_OP_EXIT 0x02u
+#define DEBUG_OP_HANG 0x03u
+#define DEBUG_OP_FLASH_CUT 0x04u
 #define DEBUG_COUNTERS_REPLY_SIZE 52u
 #define DEBUG_FAULT_REQ_SIZE 8u
 #define DEBUG_EXIT_REQ_SIZE 8u
+#define DEBUG_HANG_REQ_SIZE 8u
+#define DEBUG_FLASH_CUT_REQ_SIZE 8u
+#define DEBUG_FLASH_CUT_REPLY_SIZE 4u
 #define DEBUG_FAULT_UNDEF 0x00u /* undefined instruction: UsageFault (SIGILL on the host) */
 #define DEBUG_FAULT_READ 0x01u  /* 32-bit load from `address`: BusFault when unmapped */
 

@@ -1,6 +1,7 @@
 /* main.c - the command loop and nothing else: bytes from the UART go into
  * the link, complete requests go to commands.c, replies go back out through
  * the board's UART. */
+#include "app_config.h"
 #include "board.h"
 #include "commands.h"
 #include "link.h"
@@ -21,6 +22,9 @@ int main(void)
     board_stack_paint();
     link_init(&s_link, uart_write, NULL);
     commands_boot(&s_link);
+    /* After boot, which may restore a checkpoint: from here on the loop below kicks it, and a
+     * hang anywhere in a request resets the board (BOOT with reason WATCHDOG). */
+    board_watchdog_start(APP_WATCHDOG_MS);
 
     for (;;) {
         const link_frame_t *req;

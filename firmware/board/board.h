@@ -31,6 +31,7 @@ extern "C" {
 /* Exit codes passed to board_exit() by the board itself. */
 #define BOARD_EXIT_OK 0
 #define BOARD_EXIT_FAULT 3 /* a CPU fault was reported, then the board stopped */
+#define BOARD_EXIT_POWER_CUT 4 /* board_flash_cut(): stopped dead in the middle of a flash write */
 
 typedef struct {
     uint32_t board_id;    /* BOARD_ID_* */
@@ -97,6 +98,13 @@ int32_t board_flash_erase(uint32_t offset, uint32_t len);
 int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len);
 const uint8_t *board_flash_ptr(uint32_t offset);
 
+/* Power-cut test hook. Counts the bytes board_flash_erase/write change in the region; once
+ * `after` more bytes have changed (0: never) the board stops dead at that byte, in the middle
+ * of the operation, as a power failure would leave it (QEMU: semihosting exit with
+ * BOARD_EXIT_POWER_CUT; what reached the region is what the next boot finds). *counted gets
+ * the bytes changed since the previous call. 0, or -1 where the board cannot do this. */
+int32_t board_flash_cut(uint32_t after, uint32_t *counted);
+
 /* Read-only program area: a compiled program placed in the chip's flash at a
  * fixed address by whoever flashed the board (under QEMU, which cannot write
  * flash from the guest: `-device loader`). Returns its start and sets *len to
@@ -104,7 +112,11 @@ const uint8_t *board_flash_ptr(uint32_t offset);
  * contents may be anything (erased, garbage): the caller validates. */
 const uint8_t *board_program_rom(uint32_t *len);
 
-/* Independent watchdog: start (irreversible until reset) and kick. */
+/* Watchdog: start (irreversible until reset; starting again changes the timeout) and kick.
+ * When no kick came for timeout_ms the board resets and board_reset_reason() then says
+ * BOARD_RESET_WATCHDOG. Real chips: the IWDG (LSI clock, +-50 %). QEMU, which does not emulate
+ * the IWDG: a software watchdog in the SysTick interrupt (virtual time, 100 ms resolution),
+ * which cannot catch a hang with interrupts masked. Host build: none. */
 void board_watchdog_start(uint32_t timeout_ms);
 void board_watchdog_kick(void);
 

@@ -128,6 +128,14 @@ int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
 
 const uint8_t *board_flash_ptr(uint32_t offset) { return s_flash + offset; }
 
+/* Power cuts are staged on QEMU, whose flash stand-in survives the emulator (qemu_f405.c). */
+int32_t board_flash_cut(uint32_t after, uint32_t *counted)
+{
+    (void)after;
+    *counted = 0u;
+    return -1;
+}
+
 void board_watchdog_start(uint32_t timeout_ms) { (void)timeout_ms; }
 void board_watchdog_kick(void) {}
 

@@ -13,7 +13,17 @@
  *   emulated: erase -> 0xFF, write can only clear bits. A program larger than
  *   that can still be put into the (ROM) flash from outside with QEMU's
  *   `-device loader,file=...,addr=...` (tools/mcutrain/device/qemu.py).
- * - No IWDG (writes are ignored), no RCC_CSR (reads 0).
+ * - SRAM dies with the emulator process, flash does not: so the region is
+ *   also kept in a host file. The host names it on the semihosting command
+ *   line (`-semihosting-config arg=flash=PATH`); at power-on the board reads
+ *   the region from it, and every erase/write goes to the file (SYS_SEEK +
+ *   SYS_WRITE, a host write(2), done before the call returns). Killing QEMU
+ *   at any point thus leaves in the file exactly the bytes written before.
+ *   (Not `-device loader`: QEMU copies loader blobs in again at every system
+ *   reset, which would put back stale contents after board_reset().)
+ * - No IWDG/WWDG (`info qtree`: both are unimplemented-device, writes
+ *   ignored) and no RCC_CSR (reads 0). The watchdog is a software one in the
+ *   SysTick interrupt instead (board_watchdog_*).
  * - Semihosting (-semihosting) ends the emulator with an exit status.
  */
 #include "board.h"
@@ -42,16 +52,31 @@ extern uint32_t _program_rom_start[], _program_rom_end[];
 #define FAKE_FLASH_BASE ((uint32_t)(uintptr_t)_fake_flash_start)
 #define FAKE_FLASH_SIZE ((uint32_t)((uintptr_t)_fake_flash_end - (uintptr_t)_fake_flash_start))
 
+/* SysTick wraps every 2^24 ticks: 99.9 ms of virtual time at 168 MHz. */
+#define SYSTICK_WRAP_TICKS (SYST_RELOAD_MAX + 1u)
+
 static volatile uint32_t s_systick_wraps; /* written by SysTick_Handler only */
 static uint32_t s_reset_reason;
 
 /* Filled in board_init(): the addresses are link-time values. */
 static board_info_t s_info;
-static uint32_t s_watchdog_on;
+
+/* Software watchdog: wraps allowed between kicks (0 = not started), wrap count at the last kick. */
+static volatile uint32_t s_wd_limit;
+static volatile uint32_t s_wd_kicked;
+
+static void flash_backing_init(int power_on);
 
 void SysTick_Handler(void)
 {
-    s_systick_wraps = s_systick_wraps + 1u;
+    uint32_t wraps = s_systick_wraps + 1u;
+    s_systick_wraps = wraps;
+    /* SysTick has the highest configurable priority and nothing else runs in handler mode
+     * for long, so a main loop that stopped kicking is seen within one wrap of the timeout. */
+    if (s_wd_limit != 0u && wraps - s_wd_kicked > s_wd_limit) {
+        cm_set_reset_marker(BOARD_RESET_WATCHDOG);
+        cm_system_reset();
+    }
 }
 
 void board_init(void)
@@ -72,11 +97,9 @@ void board_init(void)
     s_info.flash_erase_size = FAKE_FLASH_ERASE_SIZE;
     s_info.flash_is_ram = 1u;
     s_info.flash_total = 1024u * 1024u;
-    /* A new emulator process starts with zeroed RAM; make that an erased
-     * chip. After board_reset() the region keeps its contents, like flash. */
-    if (s_reset_reason == BOARD_RESET_POWER) {
-        (void)board_flash_erase(0u, FAKE_FLASH_SIZE - FAKE_FLASH_SIZE % FAKE_FLASH_ERASE_SIZE);
-    }
+    /* A new emulator process starts with zeroed RAM: the region comes from the host file, or
+     * is an erased chip without one. After board_reset() it keeps its contents, like flash. */
+    flash_backing_init(s_reset_reason == BOARD_RESET_POWER);
     /* Clock gate and 115200 baud at the 16 MHz HSI reset clock, as on the real
      * part; QEMU ignores both but they cost nothing. */
     RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
@@ -131,30 +154,149 @@ uint64_t board_cycles(void)
     return ((uint64_t)wraps << 24) + (uint64_t)(SYST_RELOAD_MAX - val);
 }
 
-/* ---- checkpoint region: SRAM standing in for flash ---- */
+/* ---- checkpoint region: SRAM standing in for flash, kept in a host file ---- */
+
+#define SH_SYS_OPEN 0x01u
+#define SH_SYS_WRITE 0x05u
+#define SH_SYS_READ 0x06u
+#define SH_SYS_SEEK 0x0Au
+#define SH_SYS_FLEN 0x0Cu
+#define SH_SYS_GET_CMDLINE 0x15u
+#define SH_MODE_RB_PLUS 3u /* "r+b": the file must exist; read and written in place */
+#define FLASH_ARG "flash="
+
+static int32_t s_backing = -1;   /* semihosting handle of the host file; -1: none (RAM only) */
+static uint32_t s_counted;       /* bytes changed since the last board_flash_cut() */
+static uint32_t s_cut_at;        /* s_counted value at which the power is cut; 0: never */
+static char s_cmdline[256];
+
+static uint32_t sh(uint32_t op, const uint32_t *block)
+{
+    return cm_semihost(op, (uint32_t)(uintptr_t)block);
+}
+
+/* The file named by `flash=PATH` on the semihosting command line, opened read/write. */
+static int32_t backing_open(void)
+{
+    uint32_t blk[3];
+    uint32_t n = (uint32_t)sizeof FLASH_ARG - 1u, len;
+    blk[0] = (uint32_t)(uintptr_t)s_cmdline;
+    blk[1] = (uint32_t)sizeof s_cmdline;
+    if (sh(SH_SYS_GET_CMDLINE, blk) != 0u || blk[1] <= n || blk[1] >= sizeof s_cmdline ||
+        memcmp(s_cmdline, FLASH_ARG, n) != 0) {
+        return -1;
+    }
+    len = blk[1] - n;
+    s_cmdline[blk[1]] = '\0';
+    blk[0] = (uint32_t)(uintptr_t)&s_cmdline[n];
+    blk[1] = SH_MODE_RB_PLUS;
+    blk[2] = len;
+    return (int32_t)sh(SH_SYS_OPEN, blk);
+}
+
+/* Writes region bytes [off, off + len) through to the file. */
+static int32_t persist(uint32_t off, uint32_t len)
+{
+    uint32_t blk[3];
+    if (s_backing < 0 || len == 0u) {
+        return 0;
+    }
+    blk[0] = (uint32_t)s_backing;
+    blk[1] = off;
+    if (sh(SH_SYS_SEEK, blk) != 0u) {
+        return -1;
+    }
+    blk[1] = FAKE_FLASH_BASE + off;
+    blk[2] = len;
+    return sh(SH_SYS_WRITE, blk) == 0u ? 0 : -1; /* returns the bytes NOT written */
+}
+
+static void flash_backing_init(int power_on)
+{
+    uint32_t blk[3];
+    /* Opened again at every boot: the handle lived in .bss, and QEMU keeps the old one open
+     * across a system reset (one spare host fd per reset, for the emulator's lifetime). */
+    s_backing = backing_open();
+    if (!power_on) {
+        return; /* the region kept its contents, which the file already holds */
+    }
+    if (s_backing >= 0) {
+        blk[0] = (uint32_t)s_backing;
+        if (sh(SH_SYS_FLEN, blk) == FAKE_FLASH_SIZE) {
+            blk[1] = 0u;
+            if (sh(SH_SYS_SEEK, blk) == 0u) {
+                blk[1] = FAKE_FLASH_BASE;
+                blk[2] = FAKE_FLASH_SIZE;
+                if (sh(SH_SYS_READ, blk) == 0u) {
+                    return;
+                }
+            }
+        }
+        /* A file of the wrong size or unreadable: treated as an erased chip, rewritten whole. */
+    }
+    (void)board_flash_erase(0u, FAKE_FLASH_SIZE - FAKE_FLASH_SIZE % FAKE_FLASH_ERASE_SIZE);
+}
+
+/* How many of the next `len` changed bytes happen before the armed cut; *cut = 1 when the
+ * power goes right after them. */
+static uint32_t cut_budget(uint32_t len, int *cut)
+{
+    uint32_t n = len;
+    *cut = 0;
+    if (s_cut_at != 0u && s_cut_at - s_counted <= len) {
+        n = s_cut_at - s_counted;
+        *cut = 1;
+    }
+    s_counted += n;
+    return n;
+}
+
+static void power_cut(void)
+{
+    /* Dead at once: no reply, no flush, the operation is not finished. */
+    board_exit(BOARD_EXIT_POWER_CUT);
+}
 
 int32_t board_flash_erase(uint32_t offset, uint32_t len)
 {
+    uint32_t n;
+    int cut;
     if (offset % FAKE_FLASH_ERASE_SIZE != 0u || len % FAKE_FLASH_ERASE_SIZE != 0u ||
         offset > FAKE_FLASH_SIZE || len > FAKE_FLASH_SIZE - offset) {
         return -1;
     }
-    memset((void *)(uintptr_t)(FAKE_FLASH_BASE + offset), 0xFF, len);
+    /* Back to front, so that an erase cut short leaves the start of the unit (where the app's
+     * headers are) intact over a half-erased rest: the harder case for whoever validates it. */
+    n = cut_budget(len, &cut);
+    memset((void *)(uintptr_t)(FAKE_FLASH_BASE + offset + len - n), 0xFF, n);
+    if (persist(offset + len - n, n) != 0) {
+        return -1;
+    }
+    if (cut) {
+        power_cut();
+    }
     return 0;
 }
 
 int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
 {
-    volatile uint32_t *dst = (volatile uint32_t *)(uintptr_t)(FAKE_FLASH_BASE + offset);
+    uint8_t *dst = (uint8_t *)(uintptr_t)(FAKE_FLASH_BASE + offset);
     const uint8_t *src = (const uint8_t *)data;
-    uint32_t i;
+    uint32_t i, n;
+    int cut;
     if ((offset & 3u) != 0u || (len & 3u) != 0u || offset > FAKE_FLASH_SIZE || len > FAKE_FLASH_SIZE - offset) {
         return -1;
     }
-    for (i = 0u; i < len / 4u; ++i) {
-        uint32_t word;
-        memcpy(&word, src + 4u * i, 4u);
-        dst[i] &= word; /* NOR flash: programming only clears bits */
+    /* Byte by byte so a cut can fall inside a word (real flash may tear a word too). */
+    n = cut_budget(len, &cut);
+    for (i = 0u; i < n; ++i) {
+        dst[i] &= src[i]; /* NOR flash: programming only clears bits */
+    }
+    if (persist(offset, n) != 0) {
+        return -1;
+    }
+    if (cut) {
+        power_cut();
     }
     return 0;
 }
@@ -164,19 +306,29 @@ const uint8_t *board_flash_ptr(uint32_t offset)
     return (const uint8_t *)(uintptr_t)(FAKE_FLASH_BASE + offset);
 }
 
-void board_watchdog_start(uint32_t timeout_ms)
+int32_t board_flash_cut(uint32_t after, uint32_t *counted)
 {
-    stm32_iwdg_start(timeout_ms);
-    s_watchdog_on = 1u;
+    *counted = s_counted;
+    s_counted = 0u;
+    s_cut_at = after;
+    return 0;
 }
 
-/* Only once started: every register access is an MMIO exit in QEMU, and the
- * main loop kicks on every turn. */
+/* ---- watchdog: software, in SysTick (QEMU has no IWDG) ---- */
+
+void board_watchdog_start(uint32_t timeout_ms)
+{
+    /* Whole wraps, rounded up; the check in SysTick_Handler adds up to one more. */
+    uint64_t ticks = (uint64_t)timeout_ms * (QEMU_F405_CORE_HZ / 1000u);
+    uint32_t limit = (uint32_t)((ticks + SYSTICK_WRAP_TICKS - 1u) / SYSTICK_WRAP_TICKS);
+    s_wd_kicked = s_systick_wraps;
+    s_wd_limit = limit == 0u ? 1u : limit;
+}
+
+/* A plain store: the main loop kicks on every turn, and an MMIO access would be a QEMU exit. */
 void board_watchdog_kick(void)
 {
-    if (s_watchdog_on != 0u) {
-        stm32_iwdg_kick();
-    }
+    s_wd_kicked = s_systick_wraps;
 }
 
 void board_reset(void)

@@ -49,3 +49,24 @@ def fault_request(kind: int, address: int = 0) -> bytes:
 
 def exit_request(code: int) -> bytes:
     return struct.pack("<B3xi", DEBUG_OP_EXIT, code)
+
+
+DEBUG_OP_HANG = 0x03
+DEBUG_OP_FLASH_CUT = 0x04
+BOARD_EXIT_POWER_CUT = 4
+
+
+def hang_request(watchdog_ms: int = 0) -> bytes:
+    """Spin without kicking the watchdog (restarted with `watchdog_ms` first unless 0): no reply,
+    the watchdog resets the board."""
+    return struct.pack("<B3xI", DEBUG_OP_HANG, watchdog_ms)
+
+
+def flash_cut_request(after: int) -> bytes:
+    """Arm a power cut after `after` more flash bytes erased or programmed (0 disarms)."""
+    return struct.pack("<B3xI", DEBUG_OP_FLASH_CUT, after)
+
+
+def unpack_flash_cut(p: bytes) -> int:
+    """Bytes erased or programmed since the previous FLASH_CUT request."""
+    return int(struct.unpack_from("<I", p)[0])

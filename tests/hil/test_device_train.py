@@ -22,15 +22,14 @@ STEPS = 4
 
 def training_program(seed: int = 0) -> tuple[bytes, tuple[int, ...], int]:
     """(program blob, input shape, classes) of a small training program; the one place that knows
-    how the training compiler is called. Skips while it does not exist."""
-    try:
-        from mcutrain.compiler.emit import compile_training  # type: ignore[attr-defined]
-    except ImportError:
-        pytest.skip("no training-program emitter (mcutrain.compiler.emit.compile_training) yet")
+    how the training compiler is called."""
     from small_models import conv_net
 
+    from mcutrain.compiler.compile import compile_model
+    from mcutrain.compiler.emit_train import TrainConfig, emit_training
+
     g = conv_net(seed)
-    prog = compile_training(g, seed=seed)
+    prog = emit_training(compile_model(g, "full", mode="int"), TrainConfig(lr=0.05, seed=seed + 1))
     shape = tuple(g.tensors[g.inputs[0]].shape)
     classes = int(np.prod(g.tensors[g.outputs[0]].shape))
     return prog.blob, shape, classes
@@ -38,7 +37,7 @@ def training_program(seed: int = 0) -> tuple[bytes, tuple[int, ...], int]:
 
 @pytest.fixture
 def train_prog() -> tuple[bytes, tuple[int, ...], int]:
-    return training_program(seed=0)  # skips before any board or process is started
+    return training_program(seed=0)
 
 
 @pytest.fixture
@@ -83,14 +82,20 @@ def test_train_matches_host_build_and_checkpoints_survive_reset(
     # Reset: the board restores the newest valid checkpoint by itself.
     boot = dev.reboot()
     assert boot.checkpoint_slot == slot
+    # An AUTO save never overwrites the newest valid checkpoint, so this one goes to the other
+    # slot: both slots hold the trained state now.
     dev.checkpoint()
     assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 == saved.crc32
+    trained_slot = dev.info().checkpoint_slot
+    assert trained_slot != slot
 
-    # Initial weights back, then restore: the trained weights again.
+    # Initial weights back and saved: that save overwrites the older slot (`slot`), so the
+    # trained state is now only in `trained_slot`. Restoring it gives the trained weights again.
     dev.reset_training()
     dev.checkpoint()
     assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 != saved.crc32
-    restored = dev.restore(proto.CheckpointSlot(slot))
+    assert dev.info().checkpoint_slot == slot
+    restored = dev.restore(proto.CheckpointSlot(trained_slot))
     assert (restored.crc32, restored.steps) == (saved.crc32, STEPS)
     dev.checkpoint()
     assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 == saved.crc32

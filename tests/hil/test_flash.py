@@ -24,6 +24,14 @@ def test_qemu_rom_address_matches_linker_script() -> None:
     assert f"PROGROM   (r)   : ORIGIN = 0x{fl.PROGRAM_ROM_ADDR:08X}" in ld
 
 
+def test_qemu_flash_region_matches_linker_script() -> None:
+    from mcutrain.device import qemu
+
+    ld = (Path(__file__).resolve().parents[2] / "firmware/board/linker/qemu_f405.ld").read_text()
+    size_k = qemu.FLASH_REGION_SIZE // 1024
+    assert f"FAKEFLASH (rw)  : ORIGIN = 0x{qemu.FLASH_REGION_ADDR:08X}, LENGTH = {size_k}K" in ld
+
+
 def test_disco_program_is_an_upload_record() -> None:
     addr, data = fl.program_image("disco_f746", BLOB)
     assert addr == 0x0804_0000

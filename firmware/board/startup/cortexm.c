@@ -233,11 +233,17 @@ void cm_system_reset(void)
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026u
 #define ADP_STOPPED_RUNTIME_ERROR_UNKNOWN 0x20023u
 
-static void cm_semihost_call(uint32_t op, uint32_t arg)
+uint32_t cm_semihost(uint32_t op, uint32_t arg)
 {
     register uint32_t r0 __asm("r0") = op;
     register uint32_t r1 __asm("r1") = arg;
     __asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+static void cm_semihost_call(uint32_t op, uint32_t arg)
+{
+    (void)cm_semihost(op, arg);
 }
 
 void cm_semihost_exit(int32_t code)

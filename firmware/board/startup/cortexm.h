@@ -71,6 +71,10 @@ static inline void cm_irq_restore(uint32_t primask)
 
 /* Shared by both Cortex-M boards, defined in startup/cortexm.c. */
 void cm_semihost_exit(int32_t code);
+/* One semihosting call (ARM semihosting v2, `bkpt 0xab`): op in r0, pointer to the argument
+ * block in r1; returns r0. Only with a debugger or QEMU -semihosting attached: on a bare chip
+ * the breakpoint faults. */
+uint32_t cm_semihost(uint32_t op, uint32_t arg);
 void cm_system_reset(void);
 /* Remember why we are about to reset (BOARD_RESET_*) / read it back once after boot. */
 void cm_set_reset_marker(uint32_t reason);

@@ -69,14 +69,22 @@ class DeviceTarget:
     # --- construction --------------------------------------------------------------------------
 
     @classmethod
-    def qemu(cls, elf: str | Path | None = None, *, program: bytes | None = None) -> DeviceTarget:
-        """A fresh emulated board (firmware built if `elf` is None) with `program` in its flash."""
+    def qemu(
+        cls, elf: str | Path | None = None, *, program: bytes | None = None, flash_file: str | Path | None = None
+    ) -> DeviceTarget:
+        """A fresh emulated board (firmware built if `elf` is None) with `program` in its flash.
+        flash_file: host file with the board's flash region (checkpoints, uploads), kept across
+        emulator restarts (QemuBoard); None: an erased one of its own."""
         from mcutrain.build import build
 
         from .flash import qemu_preload
         from .qemu import QemuBoard, wait_for_boot
 
-        board = QemuBoard(elf or build("qemu_f405", quiet=True), preload=qemu_preload(program) if program else None)
+        board = QemuBoard(
+            elf or build("qemu_f405", quiet=True),
+            preload=qemu_preload(program) if program else None,
+            flash_file=flash_file,
+        )
         board.start()
         try:
             link = Link(board.port, timeout=10.0)

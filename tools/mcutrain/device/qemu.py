@@ -10,6 +10,13 @@ and hands its file descriptor to QEMU (`-chardev socket,fd=N,server=on`). No por
 chosen twice or raced for, so any number of emulators can run in parallel. QEMU waits for the
 connection before starting the guest (wait=on), so no byte the firmware prints at boot is lost.
 
+Flash: QEMU cannot write the chip's flash, so the firmware keeps its program/checkpoint region in
+the top 64 KB of SRAM and writes every erase/program through to a host file by semihosting
+(firmware/board/qemu_f405.c); it reads the region back from that file at power-on. Pass the same
+`flash_file=` to successive QemuBoards and what one emulator wrote before it died (killed, or a
+staged power cut) is exactly what the next one boots with. Without `flash_file` every board gets an
+erased file of its own in its temp dir.
+
 Instruction counting: `-icount shift=0` makes virtual time advance 1 ns per guest instruction, so
 counts are deterministic; the firmware's counter is SysTick at 168 MHz of that clock
 (instructions = ticks / 0.168, see `ticks_to_instructions`).
@@ -20,15 +27,19 @@ when the Python process dies (PR_SET_PDEATHSIG), so no emulator outlives its tes
 
 from __future__ import annotations
 
+import array
 import atexit
 import contextlib
+import fcntl
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -40,6 +51,9 @@ import serial
 QEMU = "qemu-system-arm"
 MACHINE = "netduinoplus2"
 SYSTICK_HZ = 168_000_000  # netduinoplus2 CPU clock, SysTick's source
+FLASH_REGION_ADDR = 0x2002_0000  # qemu_f405.ld FAKEFLASH: the SRAM standing in for the flash region
+FLASH_REGION_SIZE = 64 * 1024
+BOARD_EXIT_POWER_CUT = 4  # board.h: exit status of a staged power cut (board_flash_cut)
 INSTRUCTIONS_PER_TICK = 1e9 / SYSTICK_HZ  # -icount shift=0: 1 instruction per ns
 
 
@@ -100,8 +114,58 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+class SocketPort:
+    """The part of a pyserial port that Link and the tests use (read, write, in_waiting, timeout,
+    close), over the TCP socket of QEMU's USART1. Not pyserial's socket:// handler: its close()
+    sleeps 0.3 s "for quick reconnects", which every emulator paid at teardown."""
+
+    def __init__(self, host: str, port: int, timeout: float | None) -> None:
+        self._sock: socket.socket | None = socket.create_connection((host, port), timeout=5.0)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock.settimeout(None)
+        self.timeout = timeout
+        self.port = f"socket://{host}:{port}"
+        self.is_open = True
+
+    def _live(self) -> socket.socket:
+        if self._sock is None:
+            raise serial.SerialException(f"{self.port} is closed")
+        return self._sock
+
+    @property
+    def in_waiting(self) -> int:
+        buf = array.array("i", [0])
+        fcntl.ioctl(self._live().fileno(), termios.FIONREAD, buf)
+        return int(buf[0])
+
+    def read(self, size: int = 1) -> bytes:
+        """Up to `size` bytes: whatever has arrived, waiting at most `timeout` for the first."""
+        sock = self._live()
+        ready, _, _ = select.select([sock], [], [], self.timeout)
+        if not ready:
+            return b""
+        data = sock.recv(size)
+        if not data:
+            raise serial.SerialException(f"{self.port}: socket disconnected (QEMU ended)")
+        return data
+
+    def write(self, data: bytes) -> int:
+        try:
+            self._live().sendall(data)
+        except OSError as e:  # as pyserial reports it: the emulator has gone
+            raise serial.SerialException(f"{self.port}: {e}") from e
+        return len(data)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+        self.is_open = False
+
+
 class QemuBoard:
-    """One emulated board: a QEMU process plus a pyserial port connected to its USART1."""
+    """One emulated board: a QEMU process plus a serial-like port connected to its USART1."""
 
     def __init__(
         self,
@@ -109,12 +173,15 @@ class QemuBoard:
         *,
         icount: bool = True,
         preload: Mapping[int, bytes] | None = None,
+        flash_file: str | os.PathLike[str] | None = None,
         extra_args: Sequence[str] = (),
         read_timeout: float = 0.01,
         start_timeout: float = 10.0,
     ) -> None:
         """preload: {address: bytes} put into guest memory before boot (e.g. a program into the
-        ROM flash, which the firmware itself cannot write under QEMU)."""
+        ROM flash, which the firmware itself cannot write under QEMU).
+        flash_file: host file holding the board's flash region (created erased if missing); reuse
+        it to boot a later emulator with what this one wrote."""
         self.elf = Path(elf)
         if not self.elf.is_file():
             raise QemuError(f"no firmware image at {self.elf}")
@@ -122,11 +189,12 @@ class QemuBoard:
             raise QemuError(f"{QEMU} not found (apt-get install qemu-system-arm)")
         self.icount = icount
         self.preload = dict(preload or {})
+        self.flash_file = Path(flash_file).resolve() if flash_file is not None else None
         self.extra_args = list(extra_args)
         self.read_timeout = read_timeout
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
-        self.port: Any = None  # serial.Serial-like (pyserial socket:// handler)
+        self.port: Any = None  # SocketPort (serial.Serial-like)
         self.tcp_port: int | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._stderr: Any = None
@@ -135,7 +203,9 @@ class QemuBoard:
 
     def command(self, listen_fd: int) -> list[str]:
         cmd = [
-            QEMU, "-M", MACHINE, "-display", "none", "-monitor", "none", "-semihosting",
+            QEMU, "-M", MACHINE, "-display", "none", "-monitor", "none",
+            # The firmware reads `flash=PATH` with SYS_GET_CMDLINE (commas doubled: QEMU's escape).
+            "-semihosting-config", f"enable=on,target=native,arg=flash={str(self._flash_path()).replace(',', ',,')}",
             "-kernel", str(self.elf),
             "-chardev", f"socket,id=uart1,fd={listen_fd},server=on,wait=on",
             "-serial", "chardev:uart1",
@@ -149,10 +219,19 @@ class QemuBoard:
             cmd += ["-device", f"loader,file={path},addr=0x{addr:08x},force-raw=on"]
         return cmd + self.extra_args
 
+    def _flash_path(self) -> Path:
+        assert self._tmp is not None
+        return self.flash_file or Path(self._tmp.name) / "flash.bin"
+
     def start(self) -> QemuBoard:
         if self.proc is not None:
             raise QemuError("already started")
         self._tmp = tempfile.TemporaryDirectory(prefix="mcutrain-qemu-")
+        flash = self._flash_path()
+        if not flash.exists():
+            flash.write_bytes(b"\xff" * FLASH_REGION_SIZE)  # an erased chip
+        elif flash.stat().st_size != FLASH_REGION_SIZE:
+            raise QemuError(f"{flash}: a flash image must be {FLASH_REGION_SIZE} bytes, not {flash.stat().st_size}")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.bind(("127.0.0.1", 0))
@@ -189,8 +268,9 @@ class QemuBoard:
             try:
                 # The listening socket exists before QEMU starts, so this connects at once; the
                 # loop only covers a QEMU that is slow to accept.
-                return serial.serial_for_url(f"socket://127.0.0.1:{self.tcp_port}", timeout=self.read_timeout)
-            except serial.SerialException as e:
+                assert self.tcp_port is not None
+                return SocketPort("127.0.0.1", self.tcp_port, self.read_timeout)
+            except OSError as e:
                 last = e
                 time.sleep(0.05)
         raise QemuError(f"could not connect to QEMU on port {self.tcp_port}: {last}\n{self.log()}")
