@@ -111,35 +111,85 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train on a target: stream images, report accuracy, write log and plot")
+def _add_program_options(p: argparse.ArgumentParser) -> None:
+    """What decides the compiled training program: shared by `train` and `flash`."""
     p.add_argument("--model", default=None, help="int8 .tflite (default: models/mcunet_s_person_96x96x1.tflite)")
     p.add_argument("--scheme", default=None, help="full | last-layer | bias-only | sparse | FILE.json "
-                   "(default: the model's shipped scheme that fits the target)")
+                   "(default: the model's shipped scheme that fits the board)")
     p.add_argument("--data", default=None, help="image folder, one subfolder per class (default: packaged task)")
     p.add_argument("--target", default="qemu", help=_targets_help())
-    p.add_argument("--board", default="qemu_f405", help="board of --target PORT (informational)")
-    p.add_argument("--samples", type=int, default=240, help="training samples to stream")
+    p.add_argument("--board", default="qemu_f405", help="board behind --target PORT: disco_f746ng | qemu_f405")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", default="int", choices=("fp32", "int"), help="gradient arithmetic")
     p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (QAS-scaled)")
+    p.add_argument("--head", default="new", choices=("new", "keep"),
+                   help="new: re-initialise the classifier for the data's classes (default); keep: train it as is")
+
+
+def _train_args(a: argparse.Namespace) -> object:
+    from .train_cmd import TrainArgs
+
+    return TrainArgs(
+        model=a.model, scheme=a.scheme, data=a.data, target=a.target, samples=getattr(a, "samples", 0),
+        seed=a.seed, json=getattr(a, "json", False), mode=a.mode, lr=a.lr,
+        eval_every=getattr(a, "eval_every", None), run_dir=getattr(a, "run_dir", None),
+        live=not getattr(a, "no_live", True), head=a.head, board=a.board,
+    )
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train on a target: stream images, report accuracy, write log and plot")
+    _add_program_options(p)
+    p.add_argument("--samples", type=int, default=240, help="training samples to stream")
     p.add_argument("--eval-every", type=int, default=None, help="samples between held-out evaluations")
     p.add_argument("--run-dir", default=None, help="where to write log.jsonl, evals.csv, accuracy.png")
     p.add_argument("--json", action="store_true", help="print the final figures as one JSON object")
     p.add_argument("--no-live", action="store_true", help="no live view")
-    p.add_argument("--head", default="new", choices=("new", "keep"),
-                   help="new: re-initialise the classifier for the data's classes (default); keep: train it as is")
 
     def run(a: argparse.Namespace) -> int:
-        from .train_cmd import TrainArgs, TrainCmdError, run_train
+        from .train_cmd import TrainCmdError, run_train
 
         try:
-            return run_train(
-                TrainArgs(a.model, a.scheme, a.data, a.target, a.samples, a.seed, a.json, a.mode, a.lr,
-                          a.eval_every, a.run_dir, not a.no_live, a.head)
-            )
+            return run_train(_train_args(a))  # type: ignore[arg-type]
         except TrainCmdError as e:
             raise UserError(str(e)) from None
+
+    p.set_defaults(func=run)
+
+
+def _add_flash(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("flash", help="build the firmware and put it, with the compiled program, on the board")
+    _add_program_options(p)
+
+    def run(a: argparse.Namespace) -> int:
+        from .train_cmd import TrainCmdError, run_flash
+
+        try:
+            return run_flash(_train_args(a))  # type: ignore[arg-type]
+        except TrainCmdError as e:
+            raise UserError(str(e)) from None
+
+    p.set_defaults(func=run)
+
+
+def _add_monitor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("monitor", help="serial monitor: decode frames, show log lines, events and stats")
+    p.add_argument("--target", default="qemu", help="qemu (boots a fresh emulated board) or a serial port")
+    p.add_argument("--board", default="qemu_f405", help="board behind --target PORT (informational)")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between stats lines")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+
+    def run(a: argparse.Namespace) -> int:
+        from .device.client import DeviceTarget
+        from .device.link import LinkError
+        from .monitor import monitor
+
+        try:
+            dev = DeviceTarget.qemu() if a.target == "qemu" else DeviceTarget.serial(a.target)
+        except (LinkError, OSError) as e:
+            raise UserError(str(e).splitlines()[0]) from None
+        with dev:
+            return monitor(dev, a.interval, a.duration)
 
     p.set_defaults(func=run)
 
@@ -147,7 +197,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_build, _add_compile, _add_infer, _add_search, _add_models, _add_train):
+    for add in (_add_build, _add_compile, _add_infer, _add_search, _add_models, _add_train, _add_flash, _add_monitor):
         add(sub)
     args = parser.parse_args(argv)
     try:

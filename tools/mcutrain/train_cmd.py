@@ -16,7 +16,8 @@ from typing import Any
 from .paths import MODELS, ROOT
 
 DEFAULT_MODEL = MODELS / "mcunet_s_person_96x96x1.tflite"
-QEMU_ARENA_BYTES = 114_688  # APP_ARENA_BYTES of the qemu_f405 build (platformio.ini)
+# APP_ARENA_BYTES of each firmware build (platformio.ini): the budget the schedule must fit.
+BOARD_ARENA_BYTES = {"qemu_f405": 114_688, "disco_f746ng": 294_912, "disco_f746": 294_912}
 HOST_ARENA_BYTES = 256 * 1024
 
 
@@ -39,6 +40,23 @@ class TrainArgs:
     run_dir: str | None
     live: bool
     head: str = "new"
+    board: str = "qemu_f405"
+
+
+@dataclass
+class Prepared:
+    model: Path
+    scheme: str
+    task: Any  # train_data.TaskData
+    result: Any  # compiler.compile.CompileResult
+    program: Any  # compiler.emit_train.TrainProgram
+
+    def describe(self, mode: str, target: str) -> str:
+        return (
+            f"model {self.model.name}, scheme {Path(self.scheme).stem} ({mode} gradients), arena plan "
+            f"{self.result.peak_bytes:,} B, program {len(self.program.blob):,} B; data: {self.task.name}, "
+            f"{len(self.task.train_labels)} train / {len(self.task.heldout_y)} held-out images; target {target}"
+        )
 
 
 def default_scheme(model: Path, arena_bytes: int) -> str:
@@ -51,30 +69,37 @@ def default_scheme(model: Path, arena_bytes: int) -> str:
     return str(best[1]) if best else "sparse"
 
 
-def _open_target(target: str, blob: bytes, run_dir: Path) -> Any:
-    from .device.client import DeviceTarget
+def _open_target(target: str, blob: bytes) -> Any:
+    from .device.client import DeviceTarget, program_model_id
 
     if target == "qemu":
         return DeviceTarget.qemu(program=blob)
     dev = DeviceTarget.serial(target)
-    dev.load_program(blob)
+    if dev.model_id != program_model_id(blob):  # `flash` put it there already: keep what it learned
+        dev.load_program(blob)
     return dev
 
 
-def run_train(a: TrainArgs) -> int:
+def arena_for(a: TrainArgs) -> int:
+    if a.target == "host":
+        return HOST_ARENA_BYTES
+    board = "qemu_f405" if a.target == "qemu" else a.board
+    if board not in BOARD_ARENA_BYTES:
+        raise TrainCmdError(f"unknown board {board!r}; known: {', '.join(BOARD_ARENA_BYTES)}")
+    return BOARD_ARENA_BYTES[board]
+
+
+def prepare(a: TrainArgs) -> Prepared:
+    """Model -> IR (fresh head for the data's classes) -> compiled schedule within the board's arena -> program."""
     from .compiler.compile import BudgetError, compile_model
     from .compiler.emit_train import TrainConfig, emit_training
     from .compiler.scheme import SchemeError
-    from .live import LiveView
-    from .session import RunConfig, run
     from .tflite_import import ModelError, load_tflite
     from .train_data import load_task
 
     model = Path(a.model) if a.model else DEFAULT_MODEL
-    arena = HOST_ARENA_BYTES if a.target == "host" else QEMU_ARENA_BYTES
+    arena = arena_for(a)
     scheme = a.scheme or default_scheme(model, arena)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(a.run_dir) if a.run_dir else ROOT / "runs" / f"{stamp}-{a.target.split('/')[-1]}"
     try:
         graph = load_tflite(model)
         task = load_task(graph, a.data, a.seed)
@@ -90,22 +115,57 @@ def run_train(a: TrainArgs) -> int:
                 f"{model.name} has {n_out} outputs but the data has {len(task.classes)} classes "
                 f"({', '.join(task.classes)}): use --head new or a model whose head matches"
             )
-        result = compile_model(graph, scheme, arena if a.target != "host" else None, a.mode)
+        result = compile_model(graph, scheme, None if a.target == "host" else arena, a.mode)
     except (ModelError, SchemeError, BudgetError, ValueError, OSError) as e:
         raise TrainCmdError(str(e).splitlines()[0]) from None
     program = emit_training(result, TrainConfig(lr=a.lr, seed=a.seed + 1))
+    return Prepared(model, scheme, task, result, program)
+
+
+def run_flash(a: TrainArgs) -> int:
+    """Build the firmware and put it with the compiled training program on the board.
+
+    On the emulated board nothing persists between runs: the image is checked by booting it once, and
+    `train` boots it again with the program in flash."""
+    from .build import BuildError, build, env_for_board
+    from .device.flash import FlashError, flash
+
+    prep = prepare(a)
+    print(prep.describe(a.mode, a.target), file=sys.stderr)
+    try:
+        elf = build(env_for_board("qemu_f405" if a.target == "qemu" else a.board))
+        if a.target == "qemu":
+            from .device.client import DeviceTarget, program_model_id
+
+            with DeviceTarget.qemu(elf, program=prep.program.blob) as dev:
+                if dev.model_id != program_model_id(prep.program.blob):
+                    raise TrainCmdError("the emulated board booted but did not accept the program")
+                print(f"{dev.board}: firmware and program ({len(prep.program.blob):,} B) boot; model id "
+                      f"0x{dev.model_id:08x}; arena {dev.info().arena_bytes:,} B")
+            return 0
+        done = flash(env_for_board(a.board), elf, prep.program.blob)
+    except (BuildError, FlashError) as e:
+        raise TrainCmdError(str(e).splitlines()[0]) from None
+    print(f"{done.board}: flashed firmware and program with {done.tool}")
+    return 0
+
+
+def run_train(a: TrainArgs) -> int:
+    from .live import LiveView
+    from .session import RunConfig, run
+
+    prep = prepare(a)
+    task, scheme, model = prep.task, prep.scheme, prep.model
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(a.run_dir) if a.run_dir else ROOT / "runs" / f"{stamp}-{a.target.split('/')[-1]}"
     say = (lambda *_: None) if a.json else (lambda m: print(m, file=sys.stderr))
-    say(
-        f"model {model.name}, scheme {Path(scheme).stem} ({a.mode} gradients), arena plan "
-        f"{result.peak_bytes:,} B, program {len(program.blob):,} B; data: {task.name}, "
-        f"{len(task.train_labels)} train / {len(task.heldout_y)} held-out images; target {a.target}"
-    )
+    say(prep.describe(a.mode, a.target))
     if a.target == "host":
         from .targets.host import HostTarget
 
-        target: Any = HostTarget(program, checkpoint_dir=run_dir)
+        target: Any = HostTarget(prep.program, checkpoint_dir=run_dir)
     else:
-        target = _open_target(a.target, program.blob, run_dir)
+        target = _open_target(a.target, prep.program.blob)
     samples = a.samples
     cfg = RunConfig(samples=samples, eval_every=a.eval_every or max(1, samples // 8), run_dir=run_dir,
                     title=f"{model.stem} on {a.target}: {Path(scheme).stem} scheme")
