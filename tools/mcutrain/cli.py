@@ -194,10 +194,28 @@ def _add_monitor(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure memory, speed and accuracy against the references; docs/results.*")
+    p.add_argument("--quick", action="store_true", help="reduced run (one model, fewer samples), still measured")
+    p.add_argument("--out", default=None, help="folder for results.md, results.json and img/ (default: docs/)")
+
+    def run(a: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from .bench.run import run_bench
+        from .paths import ROOT
+
+        return run_bench(quick=a.quick, out_dir=Path(a.out) if a.out else ROOT / "docs")
+
+    p.set_defaults(func=run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_build, _add_compile, _add_infer, _add_search, _add_models, _add_train, _add_flash, _add_monitor):
+    commands = (_add_build, _add_flash, _add_train, _add_monitor, _add_infer, _add_compile, _add_search, _add_bench,
+                _add_models)
+    for add in commands:
         add(sub)
     args = parser.parse_args(argv)
     try:
