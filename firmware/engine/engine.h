@@ -36,8 +36,16 @@ typedef enum {
     MCT_E_OP = 10,        /* op refers to a missing tensor or has wrong dtypes/shapes */
     MCT_E_PARAM = 11,     /* op parameter record of the wrong size or with out-of-range values */
     MCT_E_ARENA = 12,     /* caller's arena smaller than the program needs */
-    MCT_E_RUNTIME = 13    /* a kernel hit a condition it cannot compute (e.g. empty pooling window) */
+    MCT_E_RUNTIME = 13,   /* a kernel hit a condition it cannot compute (e.g. empty pooling window) */
+    MCT_E_IO = 14,        /* a graph input or output is not a plain arena tensor (e.g. in the constant pool) */
+    MCT_E_DATAFLOW = 15,  /* an op reads (or accumulates into) a tensor nothing has written yet, or a graph
+                             output is never written; first_bad_op names the op (0xFFFFFFFF: an output) */
+    MCT_E_LIMIT = 16      /* more tensors than MCT_MAX_TENSORS */
 } mct_status_t;
+
+/* Most tensors a program may have: the loader's dataflow check keeps one bit per tensor on the stack
+   (MCT_MAX_TENSORS / 8 bytes). Person-detection training programs use a few hundred. */
+#define MCT_MAX_TENSORS 2048u
 
 /* A validated view into a program blob (nothing copied; the blob must outlive it). */
 typedef struct {

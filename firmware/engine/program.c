@@ -428,6 +428,79 @@ static mct_status_t check_op(const mct_program_t *p, uint32_t idx)
     }
 }
 
+/* Graph inputs and outputs are written and read by the caller: plain arena tensors only (a constant
+   would be written into the program, in flash on a device; an arena-initialised one is a parameter). */
+static mct_status_t check_io(const mct_program_t *p)
+{
+    for (uint32_t i = 0; i < (uint32_t)p->n_inputs + p->n_outputs; ++i) {
+        mct_tensor_t t;
+        mct_decode_tensor(p, mct_rd16(p->io_table + 2 * i), &t);
+        if (t.storage != MCT_STORE_ARENA) {
+            return MCT_E_IO;
+        }
+    }
+    return MCT_OK;
+}
+
+/* Dataflow, one bit per tensor: set when the tensor holds a value at this point of the op list. */
+#define BITSET_WORDS (MCT_MAX_TENSORS / 32u)
+
+static int bit_is_set(const uint32_t *bits, uint32_t id)
+{
+    return (int)((bits[id >> 5] >> (id & 31u)) & 1u);
+}
+
+static void bit_set(uint32_t *bits, uint32_t id)
+{
+    bits[id >> 5] |= 1u << (id & 31u);
+}
+
+/* Before the first op: constants, arena-initialised parameters (storage 2: weights, biases, PRNG and
+   fraction state of training, copied in by mct_engine_init), the graph inputs and the training label. */
+static void initial_values(const mct_program_t *p, uint32_t *bits)
+{
+    for (uint32_t i = 0; i < BITSET_WORDS; ++i) {
+        bits[i] = 0;
+    }
+    for (uint32_t id = 0; id < p->n_tensors; ++id) {
+        mct_tensor_t t;
+        mct_decode_tensor(p, id, &t);
+        if (t.storage != MCT_STORE_ARENA) {
+            bit_set(bits, id);
+        }
+    }
+    for (uint32_t i = 0; i < p->n_inputs; ++i) {
+        bit_set(bits, mct_rd16(p->io_table + 2 * i));
+    }
+    if (p->train != 0) {
+        bit_set(bits, p->label_id); /* written by mct_engine_train_step */
+    }
+}
+
+/* Op idx (already checked by check_op) may only read tensors that hold a value (mct_op_reads: its
+   inputs, and an output it accumulates into or updates in place); then its outputs hold values. */
+static mct_status_t check_dataflow(const mct_program_t *p, uint32_t idx, uint32_t *bits)
+{
+    mct_op_rec_t op;
+    mct_decode_op(p, idx, &op);
+    const int32_t *w = mct_op_params(p, &op);
+    for (uint32_t i = 0; i < (uint32_t)op.n_in + op.n_out; ++i) {
+        const uint16_t id = op.ids[i];
+        if (id == MCT_NO_TENSOR || bit_is_set(bits, id)) {
+            continue;
+        }
+        if (mct_op_reads(&op, w, i)) {
+            return MCT_E_DATAFLOW;
+        }
+    }
+    for (uint32_t i = op.n_in; i < (uint32_t)op.n_in + op.n_out; ++i) {
+        if (op.ids[i] != MCT_NO_TENSOR) {
+            bit_set(bits, op.ids[i]);
+        }
+    }
+    return MCT_OK;
+}
+
 mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t len)
 {
     if (p == 0 || blob == 0) {
@@ -469,6 +542,9 @@ mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t le
     const uint32_t io_off = mct_rd32(blob + MCT_H_IO_OFF);
     const uint32_t n_inputs = mct_rd16(blob + MCT_H_N_INPUTS);
     const uint32_t n_outputs = mct_rd16(blob + MCT_H_N_OUTPUTS);
+    if (n_tensors > MCT_MAX_TENSORS) {
+        return MCT_E_LIMIT;
+    }
     if (t_off < MCT_HEADER_SIZE || o_off < MCT_HEADER_SIZE || c_off < MCT_HEADER_SIZE || io_off < MCT_HEADER_SIZE ||
         !fits(t_off, (uint64_t)n_tensors * MCT_TENSOR_REC_SIZE, total) ||
         !fits(o_off, (uint64_t)n_ops * MCT_OP_REC_SIZE, total) || !fits(c_off, c_size, total) ||
@@ -515,11 +591,27 @@ mct_status_t mct_program_load(mct_program_t *p, const uint8_t *blob, uint32_t le
             return s;
         }
     }
+    {
+        const mct_status_t s = check_io(p);
+        if (s != MCT_OK) {
+            return s;
+        }
+    }
+    uint32_t written[BITSET_WORDS];
+    initial_values(p, written);
     for (uint32_t i = 0; i < n_ops; ++i) {
-        const mct_status_t s = check_op(p, i);
+        mct_status_t s = check_op(p, i);
+        if (s == MCT_OK) {
+            s = check_dataflow(p, i, written);
+        }
         if (s != MCT_OK) {
             p->first_bad_op = i;
             return s;
+        }
+    }
+    for (uint32_t i = 0; i < n_outputs; ++i) {
+        if (!bit_is_set(written, mct_rd16(p->io_table + 2 * (n_inputs + i)))) {
+            return MCT_E_DATAFLOW; /* an output nothing writes */
         }
     }
     return MCT_OK;
@@ -562,6 +654,9 @@ const char *mct_status_str(mct_status_t s)
     case MCT_E_PARAM: return "bad op parameters";
     case MCT_E_ARENA: return "arena too small";
     case MCT_E_RUNTIME: return "kernel failure";
+    case MCT_E_IO: return "graph input/output not in the arena";
+    case MCT_E_DATAFLOW: return "tensor read before it is written";
+    case MCT_E_LIMIT: return "too many tensors";
     default: return "unknown status";
     }
 }

@@ -98,5 +98,9 @@ int mct_train_arity(uint8_t opcode, uint32_t *n_in, uint32_t *n_out, uint32_t *o
 mct_status_t mct_check_train_op(const op_view_t *v);
 mct_status_t mct_check_split(const op_view_t *v);
 mct_status_t mct_check_train_section(mct_program_t *p, uint32_t off);
+/* 1 if op reads the tensor in id slot `slot` (inputs, then outputs): every input but NORMALIZE's
+   overwritten gradient, and an output it accumulates into (fp32 accumulate flags) or updates in place
+   (weights, biases, PRNG / fraction state). The op must have passed the loader's checks. */
+int mct_op_reads(const mct_op_rec_t *op, const int32_t *w, uint32_t slot);
 
 #endif /* MCT_PROGRAM_INTERNAL_H */

@@ -470,6 +470,36 @@ mct_status_t mct_check_train_op(const op_view_t *v)
     }
 }
 
+int mct_op_reads(const mct_op_rec_t *op, const int32_t *w, uint32_t slot)
+{
+    if (slot < op->n_in) {
+        /* NORMALIZE's in-place g is only read when it sums into it */
+        return (op->opcode == MCT_OP_NORMALIZE && slot == 1) ? (w[0] != 0) : 1;
+    }
+    const uint32_t k = slot - op->n_in;
+    switch (op->opcode) {
+    case MCT_OP_CONV_GRAD_INPUT:
+    case MCT_OP_DW_GRAD_INPUT:
+        return w[5] != 0;
+    case MCT_OP_FC_GRAD_INPUT:
+        return w[0] != 0;
+    case MCT_OP_GRAD_COPY:
+        return w[k] != 0; /* acc1, acc2 */
+    case MCT_OP_AVG_POOL_GRAD:
+    case MCT_OP_MAX_POOL_GRAD:
+        return w[7] != 0;
+    case MCT_OP_MEAN_GRAD:
+        return w[3] != 0;
+    case MCT_OP_PAD_GRAD:
+        return w[4] != 0;
+    case MCT_OP_UPDATE_WEIGHT: /* the weights in place, and the PRNG state / fractions */
+    case MCT_OP_UPDATE_BIAS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int tensor_is(const mct_program_t *p, uint32_t id, uint8_t dtype, uint32_t n)
 {
     if (id >= p->n_tensors) {

@@ -21,6 +21,9 @@
 #define MCT_QUANT_H
 
 #include <stdint.h>
+#if defined(__ARM_FEATURE_SAT)
+#include <arm_acle.h>
+#endif
 
 /* C99 leaves >> of negative values implementation-defined; refuse to build where it is not arithmetic. */
 typedef char mct_assert_arith_shift[((-8 >> 1) == -4) ? 1 : -1];
@@ -77,6 +80,38 @@ static inline int32_t mct_mbqm(int32_t x, int32_t multiplier, int32_t shift)
 static inline int32_t mct_clamp(int32_t x, int32_t lo, int32_t hi)
 {
     return (x < lo) ? lo : ((x > hi) ? hi : x);
+}
+
+/*
+ * Output stage: rescaled accumulator + output zero point, without signed overflow.
+ *
+ * TFLite adds the output offset to MultiplyByQuantizedMultiplier's result in plain int32, which
+ * overflows (UB) when the multiplier is >= 1 (shift >= 0) and the accumulator is near INT32_MAX:
+ * 2147483646 + 127. So the rescaled value is first saturated to the signed 31-bit range
+ * [-2^30, 2^30 - 1] (one SSAT #31 on Arm). Bit-exact with TFLite wherever TFLite is defined:
+ *   - shift < 0 (every multiplier < 1, the normal case): mct_mbqm(x) already lies in that range
+ *     (RoundingDivideByPOT by >= 2 of SRDHM(x, m), m >= 0, |SRDHM| <= 2^31 - 1), nothing changes;
+ *   - otherwise a value beyond the 31-bit range plus |zp| <= 255 (the loader's bound on every
+ *     offset) is still far outside [-128, 127], so the clamp to [act_min, act_max] that always
+ *     follows gives the same int8 as the exact sum.
+ * Every int8 kernel's output stage goes through here (ops/arm/: mct_rq_out in arm_common.h).
+ */
+#define MCT_RESCALED_MIN (-(1 << 30))
+#define MCT_RESCALED_MAX ((1 << 30) - 1)
+
+static inline int32_t mct_sat31(int32_t x)
+{
+#if defined(__ARM_FEATURE_SAT)
+    return __ssat(x, 31); /* one instruction instead of two compares with 32-bit constants */
+#else
+    return mct_clamp(x, MCT_RESCALED_MIN, MCT_RESCALED_MAX);
+#endif
+}
+
+/* mct_mbqm(x, multiplier, shift) + zp, saturated as above; |zp| <= 255. */
+static inline int32_t mct_requant(int32_t x, int32_t multiplier, int32_t shift, int32_t zp)
+{
+    return mct_sat31(mct_mbqm(x, multiplier, shift)) + zp;
 }
 
 static inline int8_t mct_sat_s8(int32_t x)

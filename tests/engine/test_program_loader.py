@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,8 @@ from _tfl_builder import ModelBuilder
 
 from mcutrain import hostlib
 from mcutrain.compiler.emit import compile_graph
-from mcutrain.tflite_import import parse_tflite
+from mcutrain.ir import Graph, Tensor
+from mcutrain.tflite_import import ModelError, parse_tflite
 
 HERE = Path(__file__).parent
 
@@ -117,3 +119,101 @@ def test_fuzzed_programs_under_asan_ubsan(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     assert "accepted=" in r.stdout
     assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
+
+
+def _io_and_tensors(blob: bytes) -> tuple[int, int, list[int]]:
+    """(io table offset, tensor table offset, storage of every tensor)"""
+    n_t, t_off, io_off = struct.unpack_from("<H", blob, 20)[0], struct.unpack_from("<I", blob, 24)[0], \
+        struct.unpack_from("<I", blob, 44)[0]
+    return io_off, t_off, [blob[t_off + 32 * i + 1] for i in range(n_t)]
+
+
+@pytest.mark.parametrize("which", ["input", "output"])
+def test_graph_io_in_constant_pool_refused(which: str) -> None:
+    blob = _small_program()
+    io_off, _, storage = _io_and_tensors(blob)
+    b = bytearray(blob)
+    struct.pack_into("<H", b, io_off + (0 if which == "input" else 2), storage.index(1))  # a constant
+    assert hostlib.check_program(_reseal(b)) == 14  # MCT_E_IO
+
+
+def test_graph_input_moved_to_intermediate_refused() -> None:
+    """The first op would read the old input tensor, which nothing writes (stale arena bytes)."""
+    blob = _small_program()
+    io_off, _, _ = _io_and_tensors(blob)
+    b = bytearray(blob)
+    o_off = struct.unpack_from("<I", b, 28)[0]
+    conv_out = struct.unpack_from("<H", b, o_off + 4 + 2 * 3)[0]  # conv: x, w, b -> y
+    struct.pack_into("<H", b, io_off, conv_out)
+    with pytest.raises(hostlib.EngineError) as e:
+        hostlib.Engine(_reseal(b))
+    assert e.value.code == 15 and e.value.op == 0
+
+
+def test_op_reading_a_later_tensor_refused() -> None:
+    """An op whose input is only written by a later op."""
+    blob = _small_program()
+    b = bytearray(blob)
+    o_off = struct.unpack_from("<I", b, 28)[0]
+    n_ops = struct.unpack_from("<H", b, 22)[0]
+    # the pool (op 1) reads the reshape's output (op 2) instead of the conv's: same dtype, not yet written
+    pool_out = struct.unpack_from("<H", b, o_off + 32 + 4 + 2)[0]
+    reshape_in = struct.unpack_from("<H", b, o_off + 64 + 4)[0]
+    assert reshape_in == pool_out and n_ops == 4
+    struct.pack_into("<H", b, o_off + 32 + 4, pool_out)  # pool reads its own output
+    with pytest.raises(hostlib.EngineError) as e:
+        hostlib.Engine(_reseal(b))
+    assert e.value.code == 15 and e.value.op == 1
+
+
+def test_unwritten_output_refused() -> None:
+    """A graph output no op writes."""
+    blob = _small_program()
+    b = bytearray(blob)
+    n_ops = struct.unpack_from("<H", b, 22)[0]
+    struct.pack_into("<H", b, 22, n_ops - 1)  # drop the softmax: the output is never written
+    assert hostlib.check_program(_reseal(b)) == 15
+
+
+def test_tensor_count_limit() -> None:
+    b = bytearray(_small_program())
+    struct.pack_into("<H", b, 20, 2049)  # MCT_MAX_TENSORS + 1
+    assert hostlib.check_program(_reseal(b)) == 16  # MCT_E_LIMIT
+
+
+def _orphan_output(g: Graph) -> None:
+    g.tensors.append(Tensor(name="orphan", dtype="int8", shape=(1, 3), quant=g.tensors[g.outputs[0]].quant))
+    g.outputs = [*g.outputs, len(g.tensors) - 1]
+
+
+def _bad_weight_shape(g: Graph) -> None:
+    g.tensors[g.ops[1].inputs[1]].shape = (3, 5)  # depth 5 does not divide the 3 inputs
+
+
+EDITS: dict[str, Callable[[Graph], None]] = {
+    "is stored in the constant pool": lambda g: setattr(g, "inputs", [g.ops[0].inputs[1]]),
+    "before any op writes it": lambda g: setattr(g, "inputs", [g.ops[0].outputs[0]]),
+    "do not fit input": _bad_weight_shape,
+    "is never written": _orphan_output,
+}
+
+
+@pytest.mark.parametrize("match", list(EDITS))
+def test_emitter_refuses_what_the_loader_refuses(match: str) -> None:
+    """IR graphs edited past the importer's checks: the emitter's own one-line errors, not a loader status."""
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.tensor([1, 8], scale=0.05, zero_point=1)
+    w = mb.tensor([3, 8], scale=[0.01] * 3, zero_point=[0] * 3, data=rng.integers(-127, 128, (3, 8)))
+    y = mb.tensor([1, 3], scale=0.1, zero_point=-3)
+    mb.fc(x, w, -1, y)
+    w2 = mb.tensor([3, 3], scale=[0.01] * 3, zero_point=[0] * 3, data=rng.integers(-127, 128, (3, 3)))
+    y2 = mb.tensor([1, 3], scale=0.2, zero_point=0)
+    mb.fc(y, w2, -1, y2)
+    buf = mb.build([x], [y2])
+    assert hostlib.check_program(compile_graph(parse_tflite(buf), "ok").blob) == 0
+    g = parse_tflite(buf)
+    EDITS[match](g)
+    with pytest.raises(ModelError, match=match) as e:
+        compile_graph(g, "edited")
+    assert "\n" not in str(e.value)

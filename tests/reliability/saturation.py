@@ -5,6 +5,7 @@ one JSON line per case, {"name", "status", "out", "want"}; a UB report aborts th
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -142,7 +143,9 @@ def run_case(name: str) -> dict[str, object]:
         return {"name": name, "status": f"refused: {e}", "out": [], "want": value}
     from .hostile import engine
 
-    eng = engine().Engine(prog.blob, sanitize=True)
+    # MCUTRAIN_SAT_KERNELS=arm: the Cortex-M kernels (ops/arm/, DSP instructions emulated) instead
+    arm = {"arm_ops": True} if os.environ.get("MCUTRAIN_SAT_KERNELS") == "arm" else {}
+    eng = engine().Engine(prog.blob, sanitize=True, **arm)
     for pid, x in zip(prog.inputs, inputs, strict=True):
         eng.write(pid, x)
     eng.run()

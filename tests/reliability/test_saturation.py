@@ -17,25 +17,27 @@ from mcutrain.paths import ROOT
 from .hostile import asan_runtime
 from .saturation import CASES
 
-# Reported to the engine owners: the output offset is added to a near-INT32_MAX rescaled
-# accumulator without saturation (reproducer: tests/reliability/cases/fc_max_multiplier_zp127.tflite).
-KNOWN_UB = {"fc_max_multiplier_zp127", "fc_max_multiplier_zp-128"}
 
-
-def _run(name: str) -> subprocess.CompletedProcess[str]:
+def _run(name: str, kernels: str) -> subprocess.CompletedProcess[str]:
     lib = asan_runtime()
     if lib is None:
         pytest.skip("no libasan")
     env = dict(os.environ, LD_PRELOAD=lib, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
-               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1", PYTHONPATH=str(ROOT / "tools"))
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1", PYTHONPATH=str(ROOT / "tools"),
+               MCUTRAIN_SAT_KERNELS=kernels)
     return subprocess.run([sys.executable, "-m", "tests.reliability.saturation", name], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("name", [n if n not in KNOWN_UB else pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="engine: signed overflow adding the output offset")) for n in CASES])
-def test_extreme_quantization(name: str) -> None:
-    r = _run(name)
+# fc_max_multiplier_zp127 / zp-128 used to overflow adding the output offset to a near-INT32_MAX rescaled
+# accumulator (reproducer: cases/fc_max_multiplier_zp127.tflite); quant.h's mct_requant saturates it now.
+# the Cortex-M kernel set (ops/arm/) has its own conv / depthwise / FC: those cases run through both
+KERNEL_CASES = [(n, "ref") for n in CASES] + [(n, "arm") for n in CASES if n.startswith(("fc_", "conv_", "depthwise_"))]
+
+
+@pytest.mark.parametrize(("name", "kernels"), KERNEL_CASES)
+def test_extreme_quantization(name: str, kernels: str) -> None:
+    r = _run(name, kernels)
     assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr[-2000:]
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads(r.stdout.strip().splitlines()[-1])

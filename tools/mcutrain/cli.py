@@ -134,6 +134,7 @@ def _train_args(a: argparse.Namespace) -> object:
         seed=a.seed, json=getattr(a, "json", False), mode=a.mode, lr=a.lr,
         eval_every=getattr(a, "eval_every", None), run_dir=getattr(a, "run_dir", None),
         live=not getattr(a, "no_live", True), head=a.head, board=a.board,
+        camera=getattr(a, "camera", None), camera_label=getattr(a, "camera_label", "teacher"),
     )
 
 
@@ -145,6 +146,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", default=None, help="where to write log.jsonl, evals.csv, accuracy.png")
     p.add_argument("--json", action="store_true", help="print the final figures as one JSON object")
     p.add_argument("--no-live", action="store_true", help="no live view")
+    p.add_argument("--camera", default=None, help="stream frames of a video file or webcam index (e.g. vtest.avi, 0)")
+    p.add_argument("--camera-label", default="teacher",
+                   help="labels of camera frames: 'teacher' (HOG people detector) or a fixed class index")
 
     def run(a: argparse.Namespace) -> int:
         from .train_cmd import TrainCmdError, run_train

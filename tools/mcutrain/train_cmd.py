@@ -41,6 +41,8 @@ class TrainArgs:
     live: bool
     head: str = "new"
     board: str = "qemu_f405"
+    camera: str | None = None
+    camera_label: str = "teacher"
 
 
 @dataclass
@@ -150,6 +152,17 @@ def run_flash(a: TrainArgs) -> int:
     return 0
 
 
+def _stream(a: TrainArgs, task: Any) -> Any:
+    """Training samples: augmented images of the task, or camera/video frames with their label source."""
+    if not a.camera:
+        return task.stream(a.seed)
+    from .train_data import camera_stream
+
+    if a.camera_label != "teacher" and not (a.camera_label.isdigit() and int(a.camera_label) < len(task.classes)):
+        raise TrainCmdError(f"--camera-label must be 'teacher' or a class index 0..{len(task.classes) - 1}")
+    return camera_stream(a.camera, task.input_shape, task.scale, task.zero_point, a.camera_label)
+
+
 def run_train(a: TrainArgs) -> int:
     from .live import LiveView
     from .session import RunConfig, run
@@ -160,6 +173,9 @@ def run_train(a: TrainArgs) -> int:
     run_dir = Path(a.run_dir) if a.run_dir else ROOT / "runs" / f"{stamp}-{a.target.split('/')[-1]}"
     say = (lambda *_: None) if a.json else (lambda m: print(m, file=sys.stderr))
     say(prep.describe(a.mode, a.target))
+    if a.camera:
+        source = "HOG people detector (teacher)" if a.camera_label == "teacher" else f"fixed label {a.camera_label}"
+        say(f"streaming camera/video {a.camera}; labels from {source}; held-out set: {task.name}")
     if a.target == "host":
         from .targets.host import HostTarget
 
@@ -171,12 +187,15 @@ def run_train(a: TrainArgs) -> int:
                     title=f"{model.stem} on {a.target}: {Path(scheme).stem} scheme")
     try:
         with LiveView(cfg.title, target.clock_hz, enabled=a.live and not a.json and sys.stderr.isatty()) as view:
-            summary = run(target, task.stream(a.seed), (task.heldout_x, task.heldout_y), cfg, view.update)
+            summary = run(target, _stream(a, task), (task.heldout_x, task.heldout_y), cfg, view.update)
     finally:
         close = getattr(target, "close", None)
         if close is not None:
             close()
     summary["target"] = a.target
+    summary["labels"] = (
+        ("HOG teacher" if a.camera_label == "teacher" else f"fixed {a.camera_label}") if a.camera else "dataset"
+    )
     summary["scheme"] = Path(scheme).stem
     if a.json:
         print(json.dumps(summary, indent=2))

@@ -64,3 +64,19 @@ def load_task(g: Graph, data_dir: str | None, seed: int) -> TaskData:
         name = f"folder {data_dir}"
     heldout = batch_to_model_input(txs, scale, zp, shape[1:]).reshape(len(txs), *shape)
     return TaskData(name, classes, xs, ys, heldout, tys, tuple(shape), scale, zp)
+
+
+def camera_stream(
+    spec: str, shape: tuple[int, ...], scale: float, zero_point: int, label: str, every: int = 5
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Frames of a video file or webcam (`--camera`) as model inputs, labelled by `label`: "teacher" (OpenCV's
+    HOG people detector decides person / no person on the full frame) or a fixed class index set by the user,
+    as on the paper's demo board where the current label is set over the UART."""
+    from .data.camera import HogTeacher, frames
+
+    teacher = HogTeacher() if label == "teacher" else None
+    fixed = None if teacher else int(label)
+    h, _, c = shape[-3:]
+    for small, full in frames(spec, size=h, channels=c, every=every):
+        y = teacher(full) if teacher is not None else fixed
+        yield to_model_input(small, scale, zero_point, shape), int(y)

@@ -10,7 +10,8 @@ void mct_add_s8(const mct_add_params_t *p, uint32_t n, const int8_t *in1, const 
         const int32_t v2 = (int32_t)in2[i] + p->input2_offset;
         const int32_t s1 = mct_mbqm((int32_t)((uint32_t)v1 << p->left_shift), p->input1_multiplier, p->input1_shift);
         const int32_t s2 = mct_mbqm((int32_t)((uint32_t)v2 << p->left_shift), p->input2_multiplier, p->input2_shift);
-        int32_t r = mct_mbqm(mct_wrap_add(s1, s2), p->output_multiplier, p->output_shift) + p->output_offset;
+        const int32_t r =
+            mct_requant(mct_wrap_add(s1, s2), p->output_multiplier, p->output_shift, p->output_offset);
         out[i] = (int8_t)mct_clamp(r, p->act_min, p->act_max);
     }
 }

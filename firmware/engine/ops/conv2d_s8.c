@@ -39,8 +39,7 @@ void mct_conv2d_s8(const mct_conv_params_t *p, const mct_channel_quant_t *q, con
                     if (bias != 0) {
                         acc = mct_wrap_add(acc, bias[oc]); /* wraps like TFLite instead of UB on hostile biases */
                     }
-                    acc = mct_mbqm(acc, q->multiplier[oc], q->shift[oc]);
-                    acc += p->output_offset;
+                    acc = mct_requant(acc, q->multiplier[oc], q->shift[oc], p->output_offset);
                     out[(((b * out_h) + oy) * out_w + ox) * out_c + oc] =
                         (int8_t)mct_clamp(acc, p->act_min, p->act_max);
                 }

@@ -11,7 +11,7 @@ static int8_t requant(int32_t acc, const int32_t *bias, int32_t oc, const mct_ch
     if (bias != 0) {
         acc = mct_wrap_add(acc, bias[oc]); /* wraps like TFLite instead of UB on hostile biases */
     }
-    acc = mct_mbqm(acc, q->multiplier[oc], q->shift[oc]) + out_off;
+    acc = mct_requant(acc, q->multiplier[oc], q->shift[oc], out_off);
     return (int8_t)mct_clamp(acc, lo, hi);
 }
 

@@ -19,8 +19,7 @@ void mct_fully_connected_s8(const mct_fc_params_t *p, const mct_channel_quant_t 
             if (bias != 0) {
                 acc = mct_wrap_add(acc, bias[u]);
             }
-            acc = mct_mbqm(acc, q->multiplier[u], q->shift[u]);
-            acc += p->output_offset;
+            acc = mct_requant(acc, q->multiplier[u], q->shift[u], p->output_offset);
             out[b * units + u] = (int8_t)mct_clamp(acc, p->act_min, p->act_max);
         }
     }

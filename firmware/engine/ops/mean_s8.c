@@ -38,8 +38,9 @@ void mct_mean_s8(const mct_mean_params_t *p, const int32_t in_dims[4], const int
                             }
                         }
                     }
-                    const int32_t r = mct_mbqm(sum - p->input_zp * count, p->multiplier, p->shift);
-                    out[o++] = mct_sat_s8(r + p->output_zp);
+                    /* input_zp * count can pass 2^31 for a 2^24-element input; wrap as TFLM's int32 does */
+                    const int32_t centred = mct_wrap_sub(sum, (int32_t)((uint32_t)p->input_zp * (uint32_t)count));
+                    out[o++] = mct_sat_s8(mct_requant(centred, p->multiplier, p->shift, p->output_zp));
                 }
             }
         }

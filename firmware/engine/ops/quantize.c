@@ -45,7 +45,7 @@ void mct_dequantize_s8_f32(float scale, int32_t zero_point, uint32_t n, const in
 void mct_requantize_s8(const mct_requant_params_t *p, uint32_t n, const int8_t *in, int8_t *out)
 {
     for (uint32_t i = 0; i < n; ++i) {
-        const int32_t v = mct_mbqm((int32_t)in[i] - p->input_zp, p->multiplier, p->shift) + p->output_zp;
+        const int32_t v = mct_requant((int32_t)in[i] - p->input_zp, p->multiplier, p->shift, p->output_zp);
         out[i] = mct_sat_s8(v);
     }
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +65,15 @@ OPCODES = {
 BACKWARD_OPCODES = range(0x40, 0x80)
 LOSS_OPCODES = range(0x80, 0xA0)
 UPDATE_OPCODES = range(0xA0, 0xC0)
+MAX_TENSORS = 2048  # MCT_MAX_TENSORS (firmware/engine/engine.h): the loader's dataflow bitset
+
+# Training ops that also read an output (firmware/engine/program_train.c mct_op_reads): the fp32
+# accumulate flag's word index per output, or True for the in-place updates.
+_READS_OUTPUT: dict[int, tuple[int | bool, ...]] = {
+    0x41: (5,), 0x42: (5,), 0x43: (0,), 0x48: (0, 1), 0x49: (7,), 0x4A: (7,), 0x4B: (3,), 0x4C: (4,),
+    0xA0: (True, True), 0xA1: (True,),
+}
+NORMALIZE = 0x4D  # inputs (acc, g) -> g: reads g only when word 0 (sum into g) is set
 
 
 def _align(x: int, a: int = 4) -> int:
@@ -138,11 +148,62 @@ class ProgramBuilder:
         self.ops.append(OpRec(opcode, list(inputs), list(outputs), off, len(words), name))
         return len(self.ops) - 1
 
-    def build(self, arena_size: int, version: int = FORMAT_VERSION, train_pool_off: int | None = None) -> bytes:
-        """`train_pool_off`: constant-pool offset of a version-2 training section (header field train_off)."""
+    def params(self, op: OpRec) -> list[int]:
+        return list(struct.unpack_from(f"<{op.param_size // 4}i", self.pool, op.param_off))
+
+    def check_ops(self) -> None:
+        """The loader's per-op checks of the forward ops (firmware/engine/program.c check_op): dtypes, shape
+        relations and parameter ranges, so a graph the engine would refuse fails here, naming the op."""
+        for i, op in enumerate(self.ops):
+            if op.opcode in _FORWARD_CHECKS:
+                ins = [self.tensors[p] if p >= 0 else None for p in op.inputs]
+                outs = [self.tensors[p] for p in op.outputs]
+                why = _FORWARD_CHECKS[op.opcode](ins, outs, self.params(op))
+                if why:
+                    raise ValueError(f"op {i} '{op.name}': {why}")
+
+    def check_dataflow(self, label: int | None = None) -> None:
+        """What the loader checks beyond single ops (MCT_E_IO, MCT_E_DATAFLOW): graph inputs and outputs are
+        plain arena tensors, ops write only arena tensors, and every tensor an op reads (an input, or an output
+        it accumulates into / updates in place) holds a value by then: a constant, an arena-initialised
+        parameter, a graph input, the training label, or the output of an earlier op."""
+        for kind, ids in (("input", self.inputs), ("output", self.outputs)):
+            for pid in ids:
+                if self.tensors[pid].storage != STORE_ARENA:
+                    where = "the constant pool" if self.tensors[pid].storage == STORE_CONST else "a parameter"
+                    raise ValueError(f"graph {kind} '{self.tensors[pid].name}' is stored in {where}, not the arena")
+        has_value = {i for i, t in enumerate(self.tensors) if t.storage != STORE_ARENA} | set(self.inputs)
+        if label is not None:
+            has_value.add(label)
+        for i, op in enumerate(self.ops):
+            reads_out = _READS_OUTPUT.get(op.opcode, ())
+            words = self.params(op) if reads_out or op.opcode == NORMALIZE else []
+            for pid in op.outputs:
+                if pid >= 0 and self.tensors[pid].storage == STORE_CONST:
+                    raise ValueError(f"op {i} '{op.name}' writes '{self.tensors[pid].name}', a constant")
+            read = [p for k, p in enumerate(op.inputs) if p >= 0 and not (op.opcode == NORMALIZE and k == 1
+                                                                           and words[:1] == [0])]
+            read += [p for k, p in enumerate(op.outputs) if p >= 0 and k < len(reads_out)
+                     and (reads_out[k] is True or words[int(reads_out[k])] != 0)]
+            for pid in read:
+                if pid not in has_value:
+                    raise ValueError(f"op {i} '{op.name}' reads '{self.tensors[pid].name}' before any op writes it")
+            has_value.update(p for p in op.outputs if p >= 0)
+        for pid in self.outputs:
+            if pid not in has_value:
+                raise ValueError(f"graph output '{self.tensors[pid].name}' is never written")
+
+    def build(self, arena_size: int, version: int = FORMAT_VERSION, train_pool_off: int | None = None,
+              label: int | None = None) -> bytes:
+        """`train_pool_off`: constant-pool offset of a version-2 training section (header field train_off);
+        `label`: its label tensor (written by the train step). Refuses what the loader would refuse for
+        dataflow (`check_dataflow`) with a one-line ValueError."""
         n_t, n_o = len(self.tensors), len(self.ops)
-        if n_t > 0xFFFE or n_o > 0xFFFF:
-            raise ValueError("too many tensors or ops for format version 1")
+        if n_t > MAX_TENSORS or n_o > 0xFFFF:
+            raise ValueError(f"{n_t} tensors and {n_o} ops; the engine takes at most {MAX_TENSORS} tensors "
+                             f"and 65535 ops")
+        self.check_ops()
+        self.check_dataflow(label)
         t_off = HEADER_SIZE
         o_off = t_off + n_t * TENSOR_REC
         io_off = o_off + n_o * OP_REC
@@ -176,6 +237,174 @@ class ProgramBuilder:
         blob = bytes(header) + bytes(body)
         crc = zlib.crc32(blob[CRC_START:]) & 0xFFFFFFFF
         return blob[:12] + struct.pack("<I", crc) + blob[16:]
+
+
+# ---- the loader's forward-op checks (firmware/engine/program.c), mirrored ------------------------------------
+_Ins = list[TensorRec | None]
+
+
+def _elems(t: TensorRec) -> int:
+    return int(np.prod(t.shape, dtype=np.int64))
+
+
+def _ext4(t: TensorRec) -> list[int]:
+    return [1] * (4 - len(t.shape)) + list(t.shape)
+
+
+def _offsets_ok(*v: int) -> bool:
+    return all(-255 <= x <= 255 for x in v)
+
+
+def _act_ok(lo: int, hi: int) -> bool:
+    return -128 <= lo <= hi <= 127
+
+
+def _mults_ok(mults: list[int], shifts: list[int]) -> bool:
+    return all(m >= 0 for m in mults) and all(-31 <= s <= 31 for s in shifts)
+
+
+def _int8(*ts: TensorRec | None) -> bool:
+    return all(t is not None and t.dtype == "int8" for t in ts)
+
+
+def _check_conv(ins: _Ins, outs: list[TensorRec], w: list[int], depthwise: bool) -> str | None:
+    x, f, b, y = ins[0], ins[1], ins[2], outs[0]
+    if not _int8(x, f, y):
+        return "input, filter and output must be int8"
+    assert x is not None and f is not None
+    if len(x.shape) != 4 or len(f.shape) != 4 or len(y.shape) != 4:
+        return "input, filter and output must be 4-D"
+    cin, cout = x.shape[3], y.shape[3]
+    if y.shape[0] != x.shape[0]:
+        return f"output batch {y.shape[0]} differs from input batch {x.shape[0]}"
+    want = (1, f.shape[1], f.shape[2], cout) if depthwise else (cout, f.shape[1], f.shape[2], cin)
+    if tuple(f.shape) != want:
+        return f"filter shape {list(f.shape)} does not fit input {list(x.shape)} and output {list(y.shape)}"
+    if f.shape[1] * f.shape[2] * (1 if depthwise else cin) > 65536:
+        return "more than 65536 taps per output"
+    if b is not None and (b.dtype != "int32" or _elems(b) != cout):
+        return f"bias must be int32 with {cout} elements, got {b.dtype}{list(b.shape)}"
+    if len(w) != 10 + 2 * cout or w[9] != cout:
+        return "parameter record does not match the output channels"
+    if w[0] < 1 or w[1] < 1 or not (0 <= w[2] <= 65535 and 0 <= w[3] <= 65535):
+        return f"stride {w[0]}x{w[1]} / padding {w[2]}x{w[3]} out of range"
+    if (w[4] < 1 or cin * w[4] != cout) if depthwise else w[4] != 1:
+        return f"depth multiplier {w[4]} does not map {cin} input to {cout} output channels"
+    if not _offsets_ok(w[5], w[6]) or not _act_ok(w[7], w[8]):
+        return "zero points or activation range out of range"
+    return None if _mults_ok(w[10:10 + cout], w[10 + cout:]) else "multiplier or shift out of range"
+
+
+def _check_fc(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    x, f, b, y = ins[0], ins[1], ins[2], outs[0]
+    if not _int8(x, f, y):
+        return "input, weights and output must be int8"
+    assert x is not None and f is not None
+    if len(f.shape) != 2:
+        return f"weights must be 2-D, got {list(f.shape)}"
+    units, depth = f.shape
+    n_in = _elems(x)
+    if depth > 65536 or n_in % depth or _elems(y) != n_in // depth * units:
+        return f"weights {list(f.shape)} do not fit input {list(x.shape)} and output {list(y.shape)}"
+    if b is not None and (b.dtype != "int32" or _elems(b) != units):
+        return f"bias must be int32 with {units} elements, got {b.dtype}{list(b.shape)}"
+    if len(w) != 6 + 2 * units or w[5] != units:
+        return "parameter record does not match the units"
+    if not _offsets_ok(w[0], w[1], w[2]) or not _act_ok(w[3], w[4]):
+        return "zero points or activation range out of range"
+    return None if _mults_ok(w[6:6 + units], w[6 + units:]) else "multiplier or shift out of range"
+
+
+def _check_add(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    a, b, y = ins[0], ins[1], outs[0]
+    if not _int8(a, b, y) or _elems(a) != _elems(y) or _elems(b) != _elems(y):  # type: ignore[arg-type]
+        return "inputs and output must be int8 with the same element count"
+    ok = (len(w) == 12 and _offsets_ok(w[0], w[1], w[9]) and 0 <= w[2] <= 22 and _act_ok(w[10], w[11])
+          and _mults_ok([w[3], w[5], w[7]], [w[4], w[6], w[8]]))
+    return None if ok else "parameters out of range"
+
+
+def _check_pool(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    x, y = ins[0], outs[0]
+    if not _int8(x, y):
+        return "input and output must be int8"
+    assert x is not None
+    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0] or x.shape[3] != y.shape[3]:
+        return f"output {list(y.shape)} does not keep the batch and channels of input {list(x.shape)}"
+    ok = (len(w) == 8 and w[0] >= 1 and w[1] >= 1 and all(0 <= v <= 65535 for v in w[2:4])
+          and all(1 <= v <= 65535 for v in w[4:6]) and _act_ok(w[6], w[7]))
+    return None if ok else "stride, padding, filter size or activation range out of range"
+
+
+def _check_mean(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    x, y = ins[0], outs[0]
+    if not _int8(x, y):
+        return "input and output must be int8"
+    assert x is not None
+    if len(w) != 6 or not 0 <= w[0] <= 15 or w[1] != 0 or not _offsets_ok(w[2], w[3]) or not _mults_ok([w[4]], [w[5]]):
+        return "parameters out of range"
+    kept = int(np.prod([1 if (w[0] >> i) & 1 else d for i, d in enumerate(_ext4(x))]))
+    return None if _elems(y) == kept else f"output {list(y.shape)} has not {kept} elements"
+
+
+def _check_pad(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    x, y = ins[0], outs[0]
+    if not _int8(x, y):
+        return "input and output must be int8"
+    assert x is not None
+    if len(x.shape) != len(y.shape):
+        return "input and output ranks differ"
+    if len(w) != 9 or not all(0 <= v <= 65535 for v in w[:8]) or not -128 <= w[8] <= 127:
+        return "paddings or pad value out of range"
+    if any(d + w[i] + w[4 + i] != o for i, (d, o) in enumerate(zip(_ext4(x), _ext4(y), strict=True))):
+        return f"input {list(x.shape)} padded by {w[:8]} is not output {list(y.shape)}"
+    return None
+
+
+def _check_softmax(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    x, y = ins[0], outs[0]
+    if not _int8(x, y) or _elems(x) != _elems(y):  # type: ignore[arg-type]
+        return "input and output must be int8 with the same element count"
+    return None if len(w) == 3 and w[0] >= 0 and 0 <= w[1] <= 31 and w[2] <= 0 else "parameters out of range"
+
+
+def _check_reshape(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+    x, y = ins[0], outs[0]
+    assert x is not None
+    if x.dtype != y.dtype or x.nbytes != y.nbytes:
+        return f"{x.dtype}{list(x.shape)} cannot be reshaped to {y.dtype}{list(y.shape)}"
+    return None if not w else "takes no parameters"
+
+
+def _check_unary(din: str, dout: str) -> Callable[[_Ins, list[TensorRec], list[int]], str | None]:
+    def check(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
+        x, y = ins[0], outs[0]
+        assert x is not None
+        if x.dtype != din or y.dtype != dout or _elems(x) != _elems(y):
+            return f"needs {din} -> {dout} with the same element count, got {x.dtype}{list(x.shape)} -> " \
+                   f"{y.dtype}{list(y.shape)}"
+        if din == dout:  # REQUANTIZE: input_zp, output_zp, mult, shift
+            return None if len(w) == 4 and _offsets_ok(w[0], w[1]) and _mults_ok([w[2]], [w[3]]) else \
+                "parameters out of range"
+        return None if len(w) == 2 and _offsets_ok(w[1]) else "zero point out of range"
+    return check
+
+
+_FORWARD_CHECKS: dict[int, Callable[[_Ins, list[TensorRec], list[int]], str | None]] = {
+    OPCODES["CONV_2D"]: lambda i, o, w: _check_conv(i, o, w, False),
+    OPCODES["DEPTHWISE_CONV_2D"]: lambda i, o, w: _check_conv(i, o, w, True),
+    OPCODES["FULLY_CONNECTED"]: _check_fc,
+    OPCODES["ADD"]: _check_add,
+    OPCODES["AVERAGE_POOL_2D"]: _check_pool,
+    OPCODES["MAX_POOL_2D"]: _check_pool,
+    OPCODES["MEAN"]: _check_mean,
+    OPCODES["PAD"]: _check_pad,
+    OPCODES["SOFTMAX"]: _check_softmax,
+    OPCODES["RESHAPE"]: _check_reshape,
+    OPCODES["QUANTIZE"]: _check_unary("float32", "int8"),
+    OPCODES["DEQUANTIZE"]: _check_unary("int8", "float32"),
+    OPCODES["REQUANTIZE"]: _check_unary("int8", "int8"),
+}
 
 
 @dataclass

@@ -295,7 +295,7 @@ class _TrainLowering(_Lowering):
         assert len(ts) == TS_SIZE + 8 * len(state)
         ts_off = self.b.add_const_bytes(ts)
         arena = _align(self.r.peak_bytes)
-        blob = self.b.build(arena, version=TRAIN_FORMAT_VERSION, train_pool_off=ts_off)
+        blob = self.b.build(arena, version=TRAIN_FORMAT_VERSION, train_pool_off=ts_off, label=label)
         params = {i: {k: self.named[f"{k}:{i}"] for k in ("w", "b") if f"{k}:{i}" in self.named}
                   for i in self.tg.scheme.layers}
         return TrainProgram(blob, arena, n_fwd, image, label, result, logits, dict(self.named), params, state,

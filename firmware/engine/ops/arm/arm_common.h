@@ -37,12 +37,15 @@ static inline int mct_rq_mode(int all_right, int32_t lo, int32_t hi)
     return (lo == -128 && hi == 127) ? MCT_RQ_RIGHT_SAT8 : MCT_RQ_RIGHT;
 }
 
-/* Requantize, add the output zero point, clamp: one int8 output. `mode` is a compile-time constant
-   at every call site. */
+/* Requantize, add the output zero point, clamp: one int8 output, = quant.h's mct_requant + clamp.
+   `mode` is a compile-time constant at every call site. Only GENERAL can produce a rescaled value
+   outside [MCT_RESCALED_MIN, MCT_RESCALED_MAX] (a multiplier >= 1, e == 0); the RIGHT modes (e >= 1)
+   cannot (see quant.h), so the saturation costs them nothing. */
 static MCT_ALWAYS_INLINE int8_t mct_rq_out(int32_t acc, const mct_rq_t *r, int mode, int32_t out_off, int32_t lo,
                                             int32_t hi)
 {
-    const int32_t v = ((mode != MCT_RQ_GENERAL) ? mct_rq_apply_right(acc, r) : mct_rq_apply(acc, r)) + out_off;
+    const int32_t v = ((mode != MCT_RQ_GENERAL) ? mct_rq_apply_right(acc, r) : mct_sat31(mct_rq_apply(acc, r))) +
+                      out_off;
     if (mode == MCT_RQ_RIGHT_SAT8) {
         return (int8_t)mct_ssat8(v);
     }
