@@ -49,6 +49,9 @@ def test_targeted_corruptions() -> None:
     b = bytearray(blob)  # more forward ops than ops
     struct.pack_into("<H", b, train_off, 0xFFFF)
     cases.append((b, 11))
+    b = bytearray(blob)  # more state regions than MCT_MAX_STATE (64)
+    struct.pack_into("<H", b, train_off + 2, 65)
+    cases.append((b, 11))
     b = bytearray(blob)  # a state region past the arena
     struct.pack_into("<I", b, train_off + 32, 0x7FFFFFF0)
     cases.append((b, 6))

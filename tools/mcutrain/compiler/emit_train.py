@@ -52,6 +52,7 @@ OP = {
 }
 ROUNDING = {"nearest": 0, "stochastic": 1, "accumulator": 2}
 TS_SIZE = 32
+MAX_STATE = 64  # MCT_MAX_STATE (firmware/engine/program_format.h): state regions a training section may list
 PASS_THROUGH = ("RESHAPE_GRAD", "QUANTIZE_GRAD", "DEQUANTIZE_GRAD")
 
 
@@ -110,6 +111,18 @@ def _gf2_columns(n: int) -> list[int]:
         base = [apply(base, c) for c in base]
         n >>= 1
     return result
+
+
+def merge_regions(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(offset, bytes) arena ranges sorted, with ranges that touch joined into one: the state regions of a
+    training section. Checkpoints concatenate the regions in order, so joining leaves their bytes unchanged."""
+    out: list[tuple[int, int]] = []
+    for off, n in sorted(regions):
+        if out and out[-1][0] + out[-1][1] == off:
+            out[-1] = (out[-1][0], out[-1][1] + n)
+        else:
+            out.append((off, n))
+    return out
 
 
 def _s32(v: int) -> int:
@@ -285,9 +298,11 @@ class _TrainLowering(_Lowering):
         self.b.outputs = [logits, result]
         self.b.tensors[image].flags |= 1
         self.b.tensors[logits].flags |= 2
-        state = [(self.offsets[n], self.sizes[n]) for n in sorted(self.offsets)
-                 if n.split(":")[0] in ("w", "b", "acc") or n == "prng"]
-        state.sort()
+        state = merge_regions([(self.offsets[n], self.sizes[n]) for n in sorted(self.offsets)
+                               if n.split(":")[0] in ("w", "b", "acc") or n == "prng"])
+        if len(state) > MAX_STATE:
+            raise EmitError(f"training section: {len(state)} learned-state regions (weights, biases, PRNG, "
+                            f"fractions not adjacent in the arena); the engine takes at most {MAX_STATE}")
         opts = (1 if self.cfg.qas else 0) | (ROUNDING[self.cfg.rounding] << 4)
         ts = struct.pack("<HHHHHHIIIII", n_fwd, len(state), label, result, logits, int(self.mode == "int"), opts,
                          f32_bits(self.cfg.lr), self.cfg.seed & 0xFFFFFFFF, 0, 0)
