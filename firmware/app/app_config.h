@@ -19,4 +19,12 @@
 #define APP_WATCHDOG_MS 8000u
 #endif
 
+/* Checkpoint slot size: each of the two slots (flash_layout.h) is the fewest whole erase units
+ * of the board's flash region holding at least this many bytes (32-byte header + learned state).
+ * 24 KB takes the project's person-detection program (19,324 B of state with the shipped 96K
+ * sparse scheme) with room to spare; boards with big sectors get one sector per slot. */
+#ifndef APP_CHECKPOINT_SLOT_BYTES
+#define APP_CHECKPOINT_SLOT_BYTES (24u * 1024u)
+#endif
+
 #endif /* MCUTRAIN_APP_CONFIG_H */

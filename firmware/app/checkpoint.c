@@ -185,6 +185,22 @@ static int write_payload(uint32_t off, uint32_t *crc)
     return 0;
 }
 
+/* A slot may span several erase units: they go last to first, so the unit with the header is
+ * erased last on any board (within a unit, the board's own order; qemu_f405.c: back to front).
+ * A save cut short during the erase leaves the old header over a half-erased payload (the
+ * payload CRC rejects it) or no header: either way the slot reads as empty, the other one counts. */
+static int erase_slot(flash_span_t span)
+{
+    uint32_t e = board_info()->flash_erase_size, off = span.off + span.size;
+    while (off > span.off) {
+        off -= e;
+        if (board_flash_erase(off, e) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 uint8_t checkpoint_save(const uint8_t *payload, uint16_t len, uint8_t *reply, uint16_t *reply_len)
 {
     ckpt_header_t h, a, b;
@@ -219,7 +235,7 @@ uint8_t checkpoint_save(const uint8_t *payload, uint16_t len, uint8_t *reply, ui
     h.seq = next_seq;
     h.model_id = ref->model_id;
     h.steps = session_steps();
-    if (board_flash_erase(span.off, span.size) != 0 || write_payload(span.off + CHECKPOINT_HEADER, &h.crc) != 0 ||
+    if (erase_slot(span) != 0 || write_payload(span.off + CHECKPOINT_HEADER, &h.crc) != 0 ||
         mct_crc32(0u, board_flash_ptr(span.off + CHECKPOINT_HEADER), h.size) != h.crc) {
         return STATUS_FLASH_ERROR;
     }

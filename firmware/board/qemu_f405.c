@@ -44,7 +44,10 @@
 #define USART_CR1_UE (1u << 13)
 
 #define QEMU_F405_CORE_HZ 168000000u
-#define FAKE_FLASH_ERASE_SIZE (16u * 1024u) /* like the F405's small sectors */
+/* Erase unit of the stand-in region. The F405's smallest sectors are 16 KB, but 64 KB of those
+ * cannot hold two program banks and two checkpoint slots of 24 KB (flash_layout.h): 8 x 8 KB
+ * can (banks 8 + 8 KB, slots 3 units each). */
+#define FAKE_FLASH_ERASE_SIZE (8u * 1024u)
 
 /* From linker/qemu_f405.ld. */
 extern uint32_t _fake_flash_start[], _fake_flash_end[];
@@ -165,10 +168,15 @@ uint64_t board_cycles(void)
 #define SH_MODE_RB_PLUS 3u /* "r+b": the file must exist; read and written in place */
 #define FLASH_ARG "flash="
 
-static int32_t s_backing = -1;   /* semihosting handle of the host file; -1: none (RAM only) */
-static uint32_t s_counted;       /* bytes changed since the last board_flash_cut() */
-static uint32_t s_cut_at;        /* s_counted value at which the power is cut; 0: never */
-static char s_cmdline[256];
+/* The flash stand-in's own state, the emulated part of the "hardware": which host file backs
+ * it, and the power-cut hook. In .bss; `backing` is set by flash_backing_init() at every boot,
+ * before any erase or write. */
+static struct {
+    int32_t backing;   /* semihosting handle of the host file; -1: none (RAM only) */
+    uint32_t counted;  /* bytes changed since the last board_flash_cut() */
+    uint32_t cut_at;   /* `counted` value at which the power is cut; 0: never */
+    char cmdline[256]; /* SYS_GET_CMDLINE buffer: "flash=PATH" */
+} s_flash;
 
 static uint32_t sh(uint32_t op, const uint32_t *block)
 {
@@ -180,15 +188,15 @@ static int32_t backing_open(void)
 {
     uint32_t blk[3];
     uint32_t n = (uint32_t)sizeof FLASH_ARG - 1u, len;
-    blk[0] = (uint32_t)(uintptr_t)s_cmdline;
-    blk[1] = (uint32_t)sizeof s_cmdline;
-    if (sh(SH_SYS_GET_CMDLINE, blk) != 0u || blk[1] <= n || blk[1] >= sizeof s_cmdline ||
-        memcmp(s_cmdline, FLASH_ARG, n) != 0) {
+    blk[0] = (uint32_t)(uintptr_t)s_flash.cmdline;
+    blk[1] = (uint32_t)sizeof s_flash.cmdline;
+    if (sh(SH_SYS_GET_CMDLINE, blk) != 0u || blk[1] <= n || blk[1] >= sizeof s_flash.cmdline ||
+        memcmp(s_flash.cmdline, FLASH_ARG, n) != 0) {
         return -1;
     }
     len = blk[1] - n;
-    s_cmdline[blk[1]] = '\0';
-    blk[0] = (uint32_t)(uintptr_t)&s_cmdline[n];
+    s_flash.cmdline[blk[1]] = '\0';
+    blk[0] = (uint32_t)(uintptr_t)&s_flash.cmdline[n];
     blk[1] = SH_MODE_RB_PLUS;
     blk[2] = len;
     return (int32_t)sh(SH_SYS_OPEN, blk);
@@ -198,10 +206,10 @@ static int32_t backing_open(void)
 static int32_t persist(uint32_t off, uint32_t len)
 {
     uint32_t blk[3];
-    if (s_backing < 0 || len == 0u) {
+    if (s_flash.backing < 0 || len == 0u) {
         return 0;
     }
-    blk[0] = (uint32_t)s_backing;
+    blk[0] = (uint32_t)s_flash.backing;
     blk[1] = off;
     if (sh(SH_SYS_SEEK, blk) != 0u) {
         return -1;
@@ -216,12 +224,12 @@ static void flash_backing_init(int power_on)
     uint32_t blk[3];
     /* Opened again at every boot: the handle lived in .bss, and QEMU keeps the old one open
      * across a system reset (one spare host fd per reset, for the emulator's lifetime). */
-    s_backing = backing_open();
+    s_flash.backing = backing_open();
     if (!power_on) {
         return; /* the region kept its contents, which the file already holds */
     }
-    if (s_backing >= 0) {
-        blk[0] = (uint32_t)s_backing;
+    if (s_flash.backing >= 0) {
+        blk[0] = (uint32_t)s_flash.backing;
         if (sh(SH_SYS_FLEN, blk) == FAKE_FLASH_SIZE) {
             blk[1] = 0u;
             if (sh(SH_SYS_SEEK, blk) == 0u) {
@@ -243,11 +251,11 @@ static uint32_t cut_budget(uint32_t len, int *cut)
 {
     uint32_t n = len;
     *cut = 0;
-    if (s_cut_at != 0u && s_cut_at - s_counted <= len) {
-        n = s_cut_at - s_counted;
+    if (s_flash.cut_at != 0u && s_flash.cut_at - s_flash.counted <= len) {
+        n = s_flash.cut_at - s_flash.counted;
         *cut = 1;
     }
-    s_counted += n;
+    s_flash.counted += n;
     return n;
 }
 
@@ -308,9 +316,9 @@ const uint8_t *board_flash_ptr(uint32_t offset)
 
 int32_t board_flash_cut(uint32_t after, uint32_t *counted)
 {
-    *counted = s_counted;
-    s_counted = 0u;
-    s_cut_at = after;
+    *counted = s_flash.counted;
+    s_flash.counted = 0u;
+    s_flash.cut_at = after;
     return 0;
 }
 

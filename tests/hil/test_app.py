@@ -97,7 +97,9 @@ def test_person_detection_on_board(serial_port: str | None) -> None:
         if target == "qemu":
             assert info.program_source == proto.ProgramSource.ROM
             assert info.arena_bytes == 112 * 1024
-            assert 30e6 < instr < 150e6
+            # 7.16 M MACs: the optimised kernels measure ~2.6 instructions/MAC (docs/kernels.md), the
+            # reference ones ~12; anything outside this band means the count or the build is wrong.
+            assert 10e6 < instr < 150e6
         assert stats["planned_arena_bytes"] == prog.arena_size
         # The engine never writes outside its plan, and the plan is not mostly slack.
         assert prog.arena_size // 2 < stats["peak_arena_bytes"] <= prog.arena_size

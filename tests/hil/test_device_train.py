@@ -99,3 +99,63 @@ def test_train_matches_host_build_and_checkpoints_survive_reset(
     assert (restored.crc32, restored.steps) == (saved.crc32, STEPS)
     dev.checkpoint()
     assert dev.last_checkpoint is not None and dev.last_checkpoint.crc32 == saved.crc32
+
+
+PROJECT_MODEL = Path(__file__).resolve().parents[2] / "models" / "mcunet_s_person_96x96x1.tflite"
+PROJECT_SCHEME = PROJECT_MODEL.parent / "schemes" / "mcunet_s_person_96x96x1-96K.json"
+PROJECT_STATE_BYTES = 19_324  # learned state of that program: what a checkpoint slot must hold
+
+
+def project_training_program() -> bytes:
+    """The project's real training program, built as `mcutrain train` builds it: person-detection
+    MCUNet with a fresh 2-class head, the shipped 96K sparse scheme within the emulated board's arena
+    (112 KB), integer gradients, lr 0.05."""
+    from mcutrain.compiler.compile import compile_model
+    from mcutrain.compiler.emit_train import TrainConfig, emit_training
+    from mcutrain.golden.train import replace_head
+    from mcutrain.tflite_import import load_tflite
+
+    graph = replace_head(load_tflite(PROJECT_MODEL), 2, seed=0)
+    result = compile_model(graph, str(PROJECT_SCHEME), 112 * 1024, "int")
+    return emit_training(result, TrainConfig(lr=0.05, seed=1)).blob
+
+
+@hil
+@pytest.mark.skipif(not PROJECT_SCHEME.exists(), reason="project model/scheme not present")
+def test_project_program_checkpoint_survives_reboot(device_factory: Any) -> None:
+    """The real program (too big to upload: preloaded into flash) trains 2 steps, its whole learned
+    state (19,324 B) fits a checkpoint slot, and after a reboot the board restores exactly that state."""
+    from mcutrain import hostlib
+
+    blob = project_training_program()
+    if hostlib.check_program(blob) != 0:
+        pytest.skip("the engine in this tree refuses the training program (being changed)")
+    dev: DeviceTarget = device_factory(blob)
+    assert dev.model_id == int.from_bytes(blob[12:16], "little")
+    assert dev.info().checkpoint_slot == proto.CheckpointSlot.AUTO  # erased flash: initial weights
+
+    # The initial weights first (steps 0), so a reboot that restored nothing would be seen.
+    dev.checkpoint()
+    initial = dev.last_checkpoint
+    assert initial is not None and (initial.size, initial.steps) == (PROJECT_STATE_BYTES, 0)
+
+    x = np.random.default_rng(3).integers(-128, 128, (1, 96, 96, 1), dtype=np.int8)
+    dev.sample(x, 1)
+    r = dev.train(2)
+    assert np.isfinite(r.loss) and r.predicted in (0, 1)
+    print(f"\nproject program on {dev.board}: {len(blob):,} B, {dev.instructions(r.cycles):,} instr. for 2 steps")
+    where = dev.checkpoint()
+    saved = dev.last_checkpoint
+    assert saved is not None and (saved.size, saved.steps) == (PROJECT_STATE_BYTES, 2), where
+    assert saved.crc32 != initial.crc32
+    slot = dev.info().checkpoint_slot
+    assert slot in (proto.CheckpointSlot.A, proto.CheckpointSlot.B)
+
+    boot = dev.reboot()
+    assert boot.checkpoint_slot == slot and dev.info().checkpoint_slot == slot
+    dev.checkpoint()  # its reply carries the CRC of the state in RAM; goes to the other slot
+    again = dev.last_checkpoint
+    assert again is not None and (again.size, again.crc32, again.steps) == (saved.size, saved.crc32, 2)
+    assert dev.info().checkpoint_slot != slot
+    restored = dev.restore(proto.CheckpointSlot(slot))
+    assert (restored.size, restored.crc32, restored.steps) == (saved.size, saved.crc32, 2)

@@ -50,9 +50,11 @@ CUTS = int(os.environ.get("MCUTRAIN_POWER_CUTS", "100"))
 SEED = int(os.environ.get("MCUTRAIN_POWER_CUT_SEED", "1"))
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # one emulator each
 
-# firmware/app/flash_layout.h on QEMU: 4 erase units of 16 KB, checkpoint slots A, B = units 2, 3.
-UNIT = 16 * 1024
-SLOT_OFF = {proto.CheckpointSlot.A: 2 * UNIT, proto.CheckpointSlot.B: 3 * UNIT}
+# firmware/app/flash_layout.h on QEMU: 8 erase units of 8 KB; program banks = units 0, 1; checkpoint
+# slots A, B = units 2-4, 5-7 (3 units each).
+UNIT = 8 * 1024
+SLOT = 3 * UNIT
+SLOT_OFF = {proto.CheckpointSlot.A: 2 * UNIT, proto.CheckpointSlot.B: 5 * UNIT}
 HEADER = 32  # firmware/app/checkpoint.h: the header is written last, at the start of the slot
 
 
@@ -60,7 +62,7 @@ HEADER = 32  # firmware/app/checkpoint.h: the header is written last, at the sta
 class Known:
     old_crc: int
     new_crc: int
-    save_bytes: int  # bytes a save changes: erase of the slot + payload + header
+    save_bytes: int  # bytes a save changes: erase of the slot (all its units) + payload + header
     payload: int
     new_slot_image: bytes  # slot A after the uncut save
     loss: float  # of the last step before the save, to check that every run trains alike
@@ -87,9 +89,12 @@ def _train(dev: DeviceTarget, sample: tuple[np.ndarray, int]) -> float:
 def _cut_points(total: int, n: int, seed: int) -> list[int]:
     """n cut points in [1, total]: every byte of the header (the commit), the phase boundaries and
     their neighbours, then seeded random ones over the whole save."""
-    erase, header = UNIT, HEADER
+    erase, header = SLOT, HEADER
     must = list(range(total - header + 1, total + 1))
-    for b in (1, 2, 3, 4, erase - 3196, erase - 1, erase, erase + 1, erase + 4, total - header - 1, total - header):
+    # Inside the erase: around the boundaries between the slot's units too (the last unit goes first).
+    inner = [u * UNIT + d for u in range(1, SLOT // UNIT) for d in (-1, 0, 1)]
+    edges = (erase - 3196, erase - 1, erase, erase + 1, erase + 4, total - header - 1, total - header)
+    for b in (1, 2, 3, 4, *inner, *edges):
         if 1 <= b <= total:
             must.append(b)
     chosen = sorted(set(must))[:n]
@@ -100,14 +105,15 @@ def _cut_points(total: int, n: int, seed: int) -> list[int]:
 
 
 def _expected_slot(base: bytes, new: bytes, cut: int, payload: int) -> bytes:
-    """Slot A as the first `cut` bytes of the save leave it: erase back to front (qemu_f405.c), then
-    the payload from byte 32 on, then the header (checkpoint.c)."""
+    """Slot A as the first `cut` bytes of the save leave it: erase back to front (its units last to
+    first, checkpoint.c; each unit back to front, qemu_f405.c), then the payload from byte 32 on, then
+    the header (checkpoint.c)."""
     img = bytearray(base)
-    n = min(cut, UNIT)
-    img[UNIT - n : UNIT] = b"\xff" * n
-    done = max(0, min(cut - UNIT, payload))
+    n = min(cut, SLOT)
+    img[SLOT - n : SLOT] = b"\xff" * n
+    done = max(0, min(cut - SLOT, payload))
     img[HEADER : HEADER + done] = new[HEADER : HEADER + done]
-    done = max(0, cut - UNIT - payload)
+    done = max(0, cut - SLOT - payload)
     img[:done] = new[:done]
     return bytes(img)
 
@@ -123,6 +129,8 @@ def test_checkpoint_is_old_or_new_after_power_cut(firmware_elf: Path | None, tmp
     base = tmp_path / "base.bin"
     q, dev = _boot(firmware_elf, blob, base)
     with dev:
+        c = dbg.unpack_counters(dev.link.request(Cmd.DEBUG, dbg.counters_request()))
+        assert (c.flash_size, c.flash_erase_size) == (FLASH_REGION_SIZE, UNIT)  # the layout above
         _train(dev, samples[0])
         dev.checkpoint()
         _train(dev, samples[1])
@@ -147,10 +155,10 @@ def test_checkpoint_is_old_or_new_after_power_cut(firmware_elf: Path | None, tmp
             new_crc=dev.last_checkpoint.crc32,
             save_bytes=save_bytes,
             payload=dev.last_checkpoint.size,
-            new_slot_image=ref.read_bytes()[SLOT_OFF[proto.CheckpointSlot.A] :][:UNIT],
+            new_slot_image=ref.read_bytes()[SLOT_OFF[proto.CheckpointSlot.A] :][:SLOT],
             loss=loss,
         )
-    assert known.save_bytes == UNIT + known.payload + HEADER, known.save_bytes
+    assert known.save_bytes == SLOT + known.payload + HEADER, known.save_bytes
     base_bytes = base.read_bytes()
     assert len(base_bytes) == FLASH_REGION_SIZE
 
@@ -170,9 +178,9 @@ def test_checkpoint_is_old_or_new_after_power_cut(firmware_elf: Path | None, tmp
         # Exactly the first `cut` bytes of the save reached the flash, nothing else changed.
         img = flash.read_bytes()
         a = SLOT_OFF[proto.CheckpointSlot.A]
-        want = _expected_slot(base_bytes[a : a + UNIT], known.new_slot_image, cut, known.payload)
-        assert img[a : a + UNIT] == want, f"cut {cut}: slot A is not the first {cut} bytes of the save"
-        assert img[:a] + img[a + UNIT :] == base_bytes[:a] + base_bytes[a + UNIT :], f"cut {cut}: bytes outside slot A"
+        want = _expected_slot(base_bytes[a : a + SLOT], known.new_slot_image, cut, known.payload)
+        assert img[a : a + SLOT] == want, f"cut {cut}: slot A is not the first {cut} bytes of the save"
+        assert img[:a] + img[a + SLOT :] == base_bytes[:a] + base_bytes[a + SLOT :], f"cut {cut}: bytes outside slot A"
 
         q, dev = _boot(firmware_elf, blob, flash)
         with dev:
@@ -195,7 +203,7 @@ def test_checkpoint_is_old_or_new_after_power_cut(firmware_elf: Path | None, tmp
     counts = Counter(o if o in ("old", "new") else "corrupt" for o in outcomes)
     new_from = min((p for p, o in zip(points, outcomes, strict=True) if o == "new"), default=None)
     print(
-        f"\npower cuts: {len(points)} points in a {known.save_bytes}-byte save ({UNIT} erase + "
+        f"\npower cuts: {len(points)} points in a {known.save_bytes}-byte save ({SLOT} erase + "
         f"{known.payload} payload + {HEADER} header), seed {SEED}: old {counts['old']}, new {counts['new']} "
         f"(from byte {new_from}), corrupt {counts['corrupt']}; {time.monotonic() - t0:.1f} s, {WORKERS} workers"
     )
@@ -206,6 +214,6 @@ def test_checkpoint_is_old_or_new_after_power_cut(firmware_elf: Path | None, tmp
     commit = next(
         n
         for n in range(known.save_bytes - HEADER, known.save_bytes + 1)
-        if _expected_slot(base_bytes[a : a + UNIT], known.new_slot_image, n, known.payload) == known.new_slot_image
+        if _expected_slot(base_bytes[a : a + SLOT], known.new_slot_image, n, known.payload) == known.new_slot_image
     )
     assert all((o == "new") == (p >= commit) for p, o in zip(points, outcomes, strict=True)), commit
