@@ -141,7 +141,7 @@ def _train_args(a: argparse.Namespace) -> object:
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train on a target: stream images, report accuracy, write log and plot")
     _add_program_options(p)
-    p.add_argument("--samples", type=int, default=240, help="training samples to stream")
+    p.add_argument("--samples", type=int, default=160, help="training samples to stream")
     p.add_argument("--eval-every", type=int, default=None, help="samples between held-out evaluations")
     p.add_argument("--run-dir", default=None, help="where to write log.jsonl, evals.csv, accuracy.png")
     p.add_argument("--json", action="store_true", help="print the final figures as one JSON object")

@@ -183,7 +183,7 @@ def run_train(a: TrainArgs) -> int:
     else:
         target = _open_target(a.target, prep.program.blob)
     samples = a.samples
-    cfg = RunConfig(samples=samples, eval_every=a.eval_every or max(1, samples // 8), run_dir=run_dir,
+    cfg = RunConfig(samples=samples, eval_every=a.eval_every or max(1, samples // 4), run_dir=run_dir,
                     title=f"{model.stem} on {a.target}: {Path(scheme).stem} scheme")
     try:
         with LiveView(cfg.title, target.clock_hz, enabled=a.live and not a.json and sys.stderr.isatty()) as view:
