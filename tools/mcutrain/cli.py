@@ -148,7 +148,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-live", action="store_true", help="no live view")
     p.add_argument("--camera", default=None, help="stream frames of a video file or webcam index (e.g. vtest.avi, 0)")
     p.add_argument("--camera-label", default="teacher",
-                   help="labels of camera frames: 'teacher' (HOG people detector) or a fixed class index")
+                   help="labels of camera frames: 'teacher' (HOG people detector), 'keys' ('1'/'2' while "
+                   "watching) or a fixed class index")
 
     def run(a: argparse.Namespace) -> int:
         from .train_cmd import TrainCmdError, run_train

@@ -158,9 +158,10 @@ def _stream(a: TrainArgs, task: Any) -> Any:
         return task.stream(a.seed)
     from .train_data import camera_stream
 
-    if a.camera_label != "teacher" and not (a.camera_label.isdigit() and int(a.camera_label) < len(task.classes)):
-        raise TrainCmdError(f"--camera-label must be 'teacher' or a class index 0..{len(task.classes) - 1}")
-    return camera_stream(a.camera, task.input_shape, task.scale, task.zero_point, a.camera_label)
+    fixed_ok = a.camera_label.isdigit() and int(a.camera_label) < len(task.classes)
+    if a.camera_label not in ("teacher", "keys") and not fixed_ok:
+        raise TrainCmdError(f"--camera-label must be 'teacher', 'keys' or a class index 0..{len(task.classes) - 1}")
+    return camera_stream(a.camera, task.input_shape, a.camera_label)
 
 
 def run_train(a: TrainArgs) -> int:
@@ -174,7 +175,9 @@ def run_train(a: TrainArgs) -> int:
     say = (lambda *_: None) if a.json else (lambda m: print(m, file=sys.stderr))
     say(prep.describe(a.mode, a.target))
     if a.camera:
-        source = "HOG people detector (teacher)" if a.camera_label == "teacher" else f"fixed label {a.camera_label}"
+        source = {"teacher": "HOG people detector (teacher)", "keys": "keys: '1' no person, '2' person"}.get(
+            a.camera_label, f"fixed label {a.camera_label}"
+        )
         say(f"streaming camera/video {a.camera}; labels from {source}; held-out set: {task.name}")
     if a.target == "host":
         from .targets.host import HostTarget
@@ -194,7 +197,9 @@ def run_train(a: TrainArgs) -> int:
             close()
     summary["target"] = a.target
     summary["labels"] = (
-        ("HOG teacher" if a.camera_label == "teacher" else f"fixed {a.camera_label}") if a.camera else "dataset"
+        {"teacher": "HOG teacher", "keys": "keys"}.get(a.camera_label, f"fixed {a.camera_label}")
+        if a.camera
+        else "dataset"
     )
     summary["scheme"] = Path(scheme).stem
     if a.json:
