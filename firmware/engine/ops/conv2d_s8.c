@@ -1,51 +1,17 @@
 /* conv2d_s8.c - reference int8 convolution, per-channel requantization (TFLite ConvPerChannel). */
-#include "../quant.h"
-#include "ops.h"
+#include <stddef.h>
+
+#include "train_ops.h"
 
 #ifndef MCT_USE_ARM_OPS /* ops/arm/conv2d_s8.c provides it */
 
+/* The split kernel with every output channel in flash is this convolution: one copy of the arithmetic. */
 void mct_conv2d_s8(const mct_conv_params_t *p, const mct_channel_quant_t *q, const mct_dims_t *in_dims,
                    const int8_t *in, const mct_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
                    const mct_dims_t *out_dims, int8_t *out)
 {
-    const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
-
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                for (int32_t oc = 0; oc < out_c; ++oc) {
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < k_h; ++ky) {
-                        const int32_t iy = in_y0 + ky;
-                        if (iy < 0 || iy >= in_h) {
-                            continue; /* padding: (zp + input_offset) == 0 contributes nothing */
-                        }
-                        for (int32_t kx = 0; kx < k_w; ++kx) {
-                            const int32_t ix = in_x0 + kx;
-                            if (ix < 0 || ix >= in_w) {
-                                continue;
-                            }
-                            const int8_t *ip = in + (((b * in_h) + iy) * in_w + ix) * in_c;
-                            const int8_t *fp = filter + (((oc * k_h) + ky) * k_w + kx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += ((int32_t)ip[ic] + p->input_offset) * (int32_t)fp[ic];
-                            }
-                        }
-                    }
-                    if (bias != 0) {
-                        acc = mct_wrap_add(acc, bias[oc]); /* wraps like TFLite instead of UB on hostile biases */
-                    }
-                    acc = mct_requant(acc, q->multiplier[oc], q->shift[oc], p->output_offset);
-                    out[(((b * out_h) + oy) * out_w + ox) * out_c + oc] =
-                        (int8_t)mct_clamp(acc, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    const mct_filter_t f = {filter, NULL, 0};
+    mct_conv2d_split_s8(p, q, in_dims, in, filter_dims, &f, bias, out_dims, out);
 }
 
 #endif /* MCT_USE_ARM_OPS */

@@ -1,9 +1,12 @@
 /* conv2d_split_s8.c - forward conv / depthwise / FC of a layer under sparse update: the first k output
    channels' weights are the RAM copy training updates, the rest stay in flash. Same arithmetic as the
-   reference kernels (conv2d_s8.c, depthwise_conv2d_s8.c, fully_connected_s8.c); only the filter lookup
-   differs, so the optimised kernels with fixed signatures are untouched. */
+   reference kernels (fully_connected_s8.c, TFLite's conv / depthwise); only the filter lookup differs, so
+   the optimised kernels with fixed signatures are untouched. With k == 0 (all of the filter in flash) the
+   conv and depthwise kernels here are the reference conv2d_s8.c / depthwise_conv2d_s8.c. Padded taps
+   ((zp + input_offset) == 0) contribute nothing, so only the in-input span of each window is visited. */
 #include "../quant.h"
 #include "train_ops.h"
+#include "window.h"
 
 static int8_t requant(int32_t acc, const int32_t *bias, int32_t oc, const mct_channel_quant_t *q, int32_t out_off,
                       int32_t lo, int32_t hi)
@@ -24,22 +27,16 @@ void mct_conv2d_split_s8(const mct_conv_params_t *p, const mct_channel_quant_t *
     const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
     for (int32_t b = 0; b < out_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
+            const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, k_h, in_h);
             for (int32_t ox = 0; ox < out_w; ++ox) {
+                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, k_w, in_w);
                 for (int32_t oc = 0; oc < out_c; ++oc) {
                     const int8_t *frow = mct_filter_row(f, oc, per);
                     int32_t acc = 0;
-                    for (int32_t ky = 0; ky < k_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + ky;
-                        if (iy < 0 || iy >= in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < k_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + kx;
-                            if (ix < 0 || ix >= in_w) {
-                                continue;
-                            }
+                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
+                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
                             const int8_t *ip = in + (((b * in_h) + iy) * in_w + ix) * in_c;
-                            const int8_t *fp = frow + (ky * k_w + kx) * in_c;
+                            const int8_t *fp = frow + ((iy - sy.start) * k_w + (ix - sx.start)) * in_c;
                             for (int32_t ic = 0; ic < in_c; ++ic) {
                                 acc += ((int32_t)ip[ic] + p->input_offset) * (int32_t)fp[ic];
                             }
@@ -64,22 +61,17 @@ void mct_depthwise_conv2d_split_s8(const mct_conv_params_t *p, const mct_channel
     const int32_t dm = p->depth_multiplier;
     for (int32_t b = 0; b < out_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
+            const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, k_h, in_h);
             for (int32_t ox = 0; ox < out_w; ++ox) {
+                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, k_w, in_w);
                 for (int32_t oc = 0; oc < out_c; ++oc) {
                     const int32_t ic = oc / dm;
                     int32_t acc = 0;
-                    for (int32_t ky = 0; ky < k_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + ky;
-                        if (iy < 0 || iy >= in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < k_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + kx;
-                            if (ix < 0 || ix >= in_w) {
-                                continue;
-                            }
+                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
+                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
                             const int32_t iv = in[(((b * in_h) + iy) * in_w + ix) * in_c + ic];
-                            acc += (iv + p->input_offset) * mct_filter_dw(f, ky * k_w + kx, oc, out_c);
+                            const int32_t tap = (iy - sy.start) * k_w + (ix - sx.start);
+                            acc += (iv + p->input_offset) * mct_filter_dw(f, tap, oc, out_c);
                         }
                     }
                     out[(((b * out_h) + oy) * out_w + ox) * out_c + oc] =

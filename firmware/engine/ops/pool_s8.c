@@ -2,17 +2,7 @@
    clipped to the input, so SAME padding averages only the real elements. */
 #include "../quant.h"
 #include "ops.h"
-
-static void window(const mct_pool_params_t *p, const mct_dims_t *in_dims, int32_t oy, int32_t ox, int32_t *y0,
-                   int32_t *y1, int32_t *x0, int32_t *x1, int32_t *iy0, int32_t *ix0)
-{
-    *iy0 = oy * p->stride_h - p->pad_h;
-    *ix0 = ox * p->stride_w - p->pad_w;
-    *y0 = (*iy0 < 0) ? -*iy0 : 0;
-    *x0 = (*ix0 < 0) ? -*ix0 : 0;
-    *y1 = (p->filter_h < in_dims->h - *iy0) ? p->filter_h : in_dims->h - *iy0;
-    *x1 = (p->filter_w < in_dims->w - *ix0) ? p->filter_w : in_dims->w - *ix0;
-}
+#include "window.h"
 
 int mct_avg_pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const int8_t *in,
                     const mct_dims_t *out_dims, int8_t *out)
@@ -21,14 +11,14 @@ int mct_avg_pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const
     for (int32_t b = 0; b < out_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_dims->h; ++oy) {
             for (int32_t ox = 0; ox < out_dims->w; ++ox) {
-                int32_t y0, y1, x0, x1, iy0, ix0;
-                window(p, in_dims, oy, ox, &y0, &y1, &x0, &x1, &iy0, &ix0);
+                const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, p->filter_h, in_dims->h);
+                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, p->filter_w, in_dims->w);
                 for (int32_t c = 0; c < c_n; ++c) {
                     int32_t acc = 0;
                     int32_t count = 0;
-                    for (int32_t fy = y0; fy < y1; ++fy) {
-                        for (int32_t fx = x0; fx < x1; ++fx) {
-                            acc += in[(((b * in_dims->h) + iy0 + fy) * in_dims->w + ix0 + fx) * c_n + c];
+                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
+                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
+                            acc += in[(((b * in_dims->h) + iy) * in_dims->w + ix) * c_n + c];
                             ++count;
                         }
                     }
@@ -53,16 +43,16 @@ int mct_max_pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const
     for (int32_t b = 0; b < out_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_dims->h; ++oy) {
             for (int32_t ox = 0; ox < out_dims->w; ++ox) {
-                int32_t y0, y1, x0, x1, iy0, ix0;
-                window(p, in_dims, oy, ox, &y0, &y1, &x0, &x1, &iy0, &ix0);
-                if (y0 >= y1 || x0 >= x1) {
+                const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, p->filter_h, in_dims->h);
+                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, p->filter_w, in_dims->w);
+                if (sy.lo >= sy.hi || sx.lo >= sx.hi) {
                     return -1;
                 }
                 for (int32_t c = 0; c < c_n; ++c) {
                     int32_t m = -128;
-                    for (int32_t fy = y0; fy < y1; ++fy) {
-                        for (int32_t fx = x0; fx < x1; ++fx) {
-                            const int32_t v = in[(((b * in_dims->h) + iy0 + fy) * in_dims->w + ix0 + fx) * c_n + c];
+                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
+                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
+                            const int32_t v = in[(((b * in_dims->h) + iy) * in_dims->w + ix) * c_n + c];
                             m = (v > m) ? v : m;
                         }
                     }

@@ -78,39 +78,53 @@ static int32_t count_leading_zeros(uint32_t x)
     return n;
 }
 
+/* exp(x - row max) in Q0.31, or -1 where x - max < diff_min (TFLite gives those classes the minimum). */
+static int32_t class_exp(const mct_softmax_params_t *p, int32_t max_v, int8_t x)
+{
+    const int32_t diff = (int32_t)x - max_v;
+    if (diff < p->diff_min) {
+        return -1;
+    }
+    return exp_negative(mct_mbqm(diff, p->input_multiplier, p->input_left_shift));
+}
+
+/* What both output widths need of a row: its maximum and 1/sum(exp) as a Q0.31 reciprocal of the sum
+   normalised to 1.x, with the power of two that normalisation took (bits_over_unit). */
+typedef struct {
+    int32_t max_v;
+    int32_t recip;
+    int32_t bits_over_unit;
+} row_t;
+
+static row_t row_stats(const mct_softmax_params_t *p, uint32_t depth, const int8_t *x)
+{
+    row_t r;
+    r.max_v = -128;
+    for (uint32_t c = 0; c < depth; ++c) {
+        r.max_v = (x[c] > r.max_v) ? x[c] : r.max_v;
+    }
+    int32_t sum_exps = 0; /* Q12.19 */
+    for (uint32_t c = 0; c < depth; ++c) {
+        const int32_t e = class_exp(p, r.max_v, x[c]);
+        if (e >= 0) {
+            sum_exps = mct_wrap_add(sum_exps, mct_rdbpot(e, ACCUM_INT_BITS));
+        }
+    }
+    const int32_t headroom_plus_one = count_leading_zeros((uint32_t)sum_exps);
+    r.bits_over_unit = ACCUM_INT_BITS - headroom_plus_one;
+    r.recip = one_over_one_plus_x((int32_t)(((uint32_t)sum_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
+    return r;
+}
+
 void mct_softmax_s8(const mct_softmax_params_t *p, uint32_t rows, uint32_t depth, const int8_t *in, int8_t *out)
 {
     for (uint32_t r = 0; r < rows; ++r) {
         const int8_t *x = in + r * depth;
         int8_t *y = out + r * depth;
-        int32_t max_v = -128;
+        const row_t s = row_stats(p, depth, x);
         for (uint32_t c = 0; c < depth; ++c) {
-            max_v = (x[c] > max_v) ? x[c] : max_v;
-        }
-        int32_t sum_exps = 0; /* Q12.19 */
-        for (uint32_t c = 0; c < depth; ++c) {
-            const int32_t diff = (int32_t)x[c] - max_v;
-            if (diff >= p->diff_min) {
-                const int32_t scaled = mct_mbqm(diff, p->input_multiplier, p->input_left_shift);
-                sum_exps = mct_wrap_add(sum_exps, mct_rdbpot(exp_negative(scaled), ACCUM_INT_BITS));
-            }
-        }
-        /* reciprocal of the sum: normalise to 1.x, invert, remember the power of two */
-        const int32_t headroom_plus_one = count_leading_zeros((uint32_t)sum_exps);
-        const int32_t bits_over_unit = ACCUM_INT_BITS - headroom_plus_one;
-        const int32_t shifted_minus_one =
-            (int32_t)(((uint32_t)sum_exps << headroom_plus_one) - ((uint32_t)1 << 31));
-        const int32_t recip = one_over_one_plus_x(shifted_minus_one);
-        for (uint32_t c = 0; c < depth; ++c) {
-            const int32_t diff = (int32_t)x[c] - max_v;
-            if (diff >= p->diff_min) {
-                const int32_t scaled = mct_mbqm(diff, p->input_multiplier, p->input_left_shift);
-                const int32_t e = exp_negative(scaled);
-                const int32_t v = mct_rdbpot(mct_sat_rdhm(recip, e), bits_over_unit + 31 - 8) - 128;
-                y[c] = mct_sat_s8(v);
-            } else {
-                y[c] = -128;
-            }
+            const int32_t e = class_exp(p, s.max_v, x[c]);
+            y[c] = (e < 0) ? -128 : mct_sat_s8(mct_rdbpot(mct_sat_rdhm(s.recip, e), s.bits_over_unit + 31 - 8) - 128);
         }
     }
 }
@@ -119,30 +133,11 @@ void mct_softmax_s8(const mct_softmax_params_t *p, uint32_t rows, uint32_t depth
    loss (docs/training-math.md section 3). Values are int16, stored as int32 for the caller's arithmetic. */
 void mct_softmax_s8_s16(const mct_softmax_params_t *p, uint32_t depth, const int8_t *x, int32_t *out)
 {
-    int32_t max_v = -128;
+    const row_t s = row_stats(p, depth, x);
     for (uint32_t c = 0; c < depth; ++c) {
-        max_v = (x[c] > max_v) ? x[c] : max_v;
-    }
-    int32_t sum_exps = 0;
-    for (uint32_t c = 0; c < depth; ++c) {
-        const int32_t diff = (int32_t)x[c] - max_v;
-        if (diff >= p->diff_min) {
-            const int32_t scaled = mct_mbqm(diff, p->input_multiplier, p->input_left_shift);
-            sum_exps = mct_wrap_add(sum_exps, mct_rdbpot(exp_negative(scaled), ACCUM_INT_BITS));
-        }
-    }
-    const int32_t headroom_plus_one = count_leading_zeros((uint32_t)sum_exps);
-    const int32_t bits_over_unit = ACCUM_INT_BITS - headroom_plus_one;
-    const int32_t shifted_minus_one = (int32_t)(((uint32_t)sum_exps << headroom_plus_one) - ((uint32_t)1 << 31));
-    const int32_t recip = one_over_one_plus_x(shifted_minus_one);
-    for (uint32_t c = 0; c < depth; ++c) {
-        const int32_t diff = (int32_t)x[c] - max_v;
-        if (diff >= p->diff_min) {
-            const int32_t scaled = mct_mbqm(diff, p->input_multiplier, p->input_left_shift);
-            const int32_t v = mct_rdbpot(mct_sat_rdhm(recip, exp_negative(scaled)), bits_over_unit + 31 - 16) - 32768;
-            out[c] = mct_clamp(v, -32768, 32767);
-        } else {
-            out[c] = -32768;
-        }
+        const int32_t e = class_exp(p, s.max_v, x[c]);
+        out[c] = (e < 0) ? -32768
+                         : mct_clamp(mct_rdbpot(mct_sat_rdhm(s.recip, e), s.bits_over_unit + 31 - 16) - 32768, -32768,
+                                     32767);
     }
 }

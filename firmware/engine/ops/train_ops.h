@@ -38,6 +38,21 @@ static inline int32_t mct_filter_dw(const mct_filter_t *f, int32_t tap, int32_t 
     return (oc < f->k) ? f->ram[tap * f->k + oc] : f->flash[tap * c_out + oc];
 }
 
+/* Gradient outputs are sums of scattered contributions, so they start from zero. */
+static inline void mct_zero_f32(uint32_t n, float *v)
+{
+    for (uint32_t i = 0; i < n; ++i) {
+        v[i] = 0.0f;
+    }
+}
+
+static inline void mct_zero_i32(uint32_t n, int32_t *v)
+{
+    for (uint32_t i = 0; i < n; ++i) {
+        v[i] = 0;
+    }
+}
+
 /* Geometry shared by the conv-like backward kernels. */
 typedef struct {
     int32_t stride_h;
