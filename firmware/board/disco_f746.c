@@ -183,9 +183,7 @@ void board_init(void)
 
     /* Interrupt every 2^24 cycles (1 s at 16 MHz, 78 ms at 216 MHz), far
      * more often than CYCCNT wraps (268 s / 19.9 s). */
-    SYST_RVR = SYST_RELOAD_MAX;
-    SYST_CVR = 0u;
-    SYST_CSR = SYST_CSR_CLKSOURCE_CPU | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    cm_systick_start();
 }
 
 const board_info_t *board_info(void) { return &s_info; }
@@ -196,14 +194,6 @@ void board_uart_put(uint8_t byte)
     while ((USART1_ISR & USART_ISR_TXE) == 0u) {
     }
     USART1_TDR = byte;
-}
-
-void board_uart_write(const uint8_t *data, uint32_t len)
-{
-    uint32_t i;
-    for (i = 0u; i < len; ++i) {
-        board_uart_put(data[i]);
-    }
 }
 
 int32_t board_uart_get(void)
@@ -262,7 +252,14 @@ static void flash_unlock(void)
     FLASH_SR = FLASH_SR_ERRORS;
 }
 
-static void flash_lock(void) { FLASH_CR |= FLASH_CR_LOCK; }
+/* Ends an erase or program sequence: lock the controller again, drop cached lines. */
+static int32_t flash_done(uint32_t offset, uint32_t len, int32_t rc)
+{
+    FLASH_CR = 0u;
+    FLASH_CR |= FLASH_CR_LOCK;
+    dcache_invalidate(FLASH_REGION_BASE + offset, len);
+    return rc;
+}
 
 int32_t board_flash_erase(uint32_t offset, uint32_t len)
 {
@@ -285,10 +282,7 @@ int32_t board_flash_erase(uint32_t offset, uint32_t len)
             break;
         }
     }
-    FLASH_CR = 0u;
-    flash_lock();
-    dcache_invalidate(FLASH_REGION_BASE + offset, len);
-    return rc;
+    return flash_done(offset, len, rc);
 }
 
 int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
@@ -314,10 +308,7 @@ int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
             break;
         }
     }
-    FLASH_CR = 0u;
-    flash_lock();
-    dcache_invalidate(FLASH_REGION_BASE + offset, len);
-    return rc;
+    return flash_done(offset, len, rc);
 }
 
 const uint8_t *board_flash_ptr(uint32_t offset)

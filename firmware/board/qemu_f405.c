@@ -109,9 +109,7 @@ void board_init(void)
     USART1_BRR = 0x8Bu; /* 16 MHz / (16 * 115200) = 8.68 -> 8 + 11/16 */
     USART1_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
 
-    SYST_RVR = SYST_RELOAD_MAX;
-    SYST_CVR = 0u;
-    SYST_CSR = SYST_CSR_CLKSOURCE_CPU | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    cm_systick_start();
 }
 
 const board_info_t *board_info(void) { return &s_info; }
@@ -122,14 +120,6 @@ void board_uart_put(uint8_t byte)
     while ((USART1_SR & USART_SR_TXE) == 0u) {
     }
     USART1_DR = byte;
-}
-
-void board_uart_write(const uint8_t *data, uint32_t len)
-{
-    uint32_t i;
-    for (i = 0u; i < len; ++i) {
-        board_uart_put(data[i]);
-    }
 }
 
 int32_t board_uart_get(void)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _tfl_builder import ModelBuilder
+from _tfl_samples import conv_pool_softmax
 
 from mcutrain import hostlib
 from mcutrain.compiler.emit import compile_graph
@@ -23,21 +24,7 @@ HERE = Path(__file__).parent
 
 
 def _small_program() -> bytes:
-    rng = np.random.default_rng(0)
-    mb = ModelBuilder()
-    x = mb.tensor([1, 5, 5, 2], scale=0.05, zero_point=1)
-    w = mb.tensor([3, 3, 3, 2], scale=[0.01] * 3, zero_point=[0] * 3, data=rng.integers(-127, 128, (3, 3, 3, 2)))
-    b = mb.tensor([3], "int32", scale=[0.0005] * 3, zero_point=[0] * 3, data=[1, -2, 3])
-    y = mb.tensor([1, 3, 3, 3], scale=0.1, zero_point=-3)
-    mb.conv(x, w, b, y, 2, "SAME", "RELU6")
-    y2 = mb.tensor([1, 1, 1, 3], scale=0.1, zero_point=-3)
-    mb.pool(y, y2, "max", 3, 1, "VALID")
-    shp = mb.tensor([2], "int32", data=np.array([1, 3]))
-    y3 = mb.tensor([1, 3], scale=0.1, zero_point=-3)
-    mb.reshape(y2, shp, y3, [1, 3])
-    y4 = mb.tensor([1, 3], scale=1 / 256, zero_point=-128)
-    mb.softmax(y3, y4)
-    return compile_graph(parse_tflite(mb.build([x], [y4])), "small").blob
+    return compile_graph(parse_tflite(conv_pool_softmax()), "small").blob
 
 
 def _reseal(b: bytearray) -> bytes:
@@ -128,6 +115,18 @@ def _io_and_tensors(blob: bytes) -> tuple[int, int, list[int]]:
     return io_off, t_off, [blob[t_off + 32 * i + 1] for i in range(n_t)]
 
 
+def _ops_at(b: bytes | bytearray) -> int:
+    """Offset of the op table."""
+    return struct.unpack_from("<I", b, 28)[0]
+
+
+def _assert_unwritten_read(b: bytearray, op: int) -> None:
+    """The resealed program is refused at `op`, which reads a tensor nothing wrote before it."""
+    with pytest.raises(hostlib.EngineError) as e:
+        hostlib.Engine(_reseal(b))
+    assert e.value.code == 15 and e.value.op == op
+
+
 @pytest.mark.parametrize("which", ["input", "output"])
 def test_graph_io_in_constant_pool_refused(which: str) -> None:
     blob = _small_program()
@@ -142,28 +141,23 @@ def test_graph_input_moved_to_intermediate_refused() -> None:
     blob = _small_program()
     io_off, _, _ = _io_and_tensors(blob)
     b = bytearray(blob)
-    o_off = struct.unpack_from("<I", b, 28)[0]
-    conv_out = struct.unpack_from("<H", b, o_off + 4 + 2 * 3)[0]  # conv: x, w, b -> y
+    conv_out = struct.unpack_from("<H", b, _ops_at(b) + 4 + 2 * 3)[0]  # conv: x, w, b -> y
     struct.pack_into("<H", b, io_off, conv_out)
-    with pytest.raises(hostlib.EngineError) as e:
-        hostlib.Engine(_reseal(b))
-    assert e.value.code == 15 and e.value.op == 0
+    _assert_unwritten_read(b, op=0)
 
 
 def test_op_reading_a_later_tensor_refused() -> None:
     """An op whose input is only written by a later op."""
     blob = _small_program()
     b = bytearray(blob)
-    o_off = struct.unpack_from("<I", b, 28)[0]
+    o_off = _ops_at(b)
     n_ops = struct.unpack_from("<H", b, 22)[0]
     # the pool (op 1) reads the reshape's output (op 2) instead of the conv's: same dtype, not yet written
     pool_out = struct.unpack_from("<H", b, o_off + 32 + 4 + 2)[0]
     reshape_in = struct.unpack_from("<H", b, o_off + 64 + 4)[0]
     assert reshape_in == pool_out and n_ops == 4
     struct.pack_into("<H", b, o_off + 32 + 4, pool_out)  # pool reads its own output
-    with pytest.raises(hostlib.EngineError) as e:
-        hostlib.Engine(_reseal(b))
-    assert e.value.code == 15 and e.value.op == 1
+    _assert_unwritten_read(b, op=1)
 
 
 def test_unwritten_output_refused() -> None:

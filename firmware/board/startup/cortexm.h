@@ -79,6 +79,9 @@ void cm_system_reset(void);
 /* Remember why we are about to reset (BOARD_RESET_*) / read it back once after boot. */
 void cm_set_reset_marker(uint32_t reason);
 uint32_t cm_take_reset_marker(void);
+/* SysTick free-running over its full 24 bits on the core clock, interrupt at every wrap
+ * (startup/board_common.c). */
+void cm_systick_start(void);
 
 /* Linker-script symbols (board/linker/cortexm_common.ld). */
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[];

@@ -20,6 +20,7 @@ from ..golden.train import replace_head
 from ..paths import ROOT
 from ..tflite_import import load_tflite
 from .device_speed import ESTIMATE, M7_HZ
+from .figure import save_figure
 from .memory import LR, PROJECT, SEED, BenchModel
 
 
@@ -91,13 +92,8 @@ def plot(d: dict[str, Any], path: Path) -> Path:
     a.legend()
     b.set(xlabel="device time, s (estimate: QEMU instructions / 216 MHz)", ylabel="held-out accuracy (%)",
           ylim=(0, 100))
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
     fig.suptitle(f"{d['model']}, {d['scheme']}, seed {d['seed']}, {d['heldout_images']} held-out images")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, grid=(a, b))
 
 
 def format_table(d: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from ..golden.train import replace_head
 from ..paths import MODELS
 from ..tflite_import import load_tflite
 from .device_speed import M7_HZ
+from .figure import save_figure
 from .memory import PROJECT, SEED, TFLM_PD, BenchModel
 
 RESOLUTIONS = (64, 96, 128, 160)
@@ -81,12 +82,7 @@ def plot(d: dict[str, Any], path: Path) -> Path:
     b.plot(px, [r["step_instructions_estimate"] / 1e6 for r in rows], "o-")
     b.set(xlabel="input resolution (px)", ylabel="instructions per step, millions (estimate)")
     b.set_title("estimate: MACs x measured instr/MAC at 96 px", fontsize=9)
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, grid=(a, b))
 
 
 def format_table(d: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..paths import ROOT
 from . import accuracy, device_speed, growth, host_speed, memory
+from .figure import save_figure
 
 DOCS = ROOT / "docs"
 COMMAND = "invoke bench   (= mcutrain bench; in Python: mcutrain.bench.run.run_bench())"
@@ -86,10 +87,7 @@ def plot_memory(mem: dict[str, Any], path: Path) -> Path:
     ax.set(yscale="log", ylabel="KB (blue: measured on QEMU; gray: planned, does not fit)",
            title="peak SRAM of one training step vs PyTorch fp32 (batch 1)")
     ax.tick_params(axis="x", labelsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def render_md(res: dict[str, Any], tables: dict[str, str]) -> str:
