@@ -23,7 +23,7 @@ COUNT = int(os.environ.get("MCUTRAIN_BURSTS", "50"))
 SEED = int(os.environ.get("MCUTRAIN_BURST_SEED", "1"))
 
 
-def _ping(link: Link, seq: int, payload: bytes, timeout: float = 10.0) -> tuple[bytes | None, int]:
+def _ping(link: Link, seq: int, payload: bytes, timeout: float = 30.0) -> tuple[bytes | None, int]:
     """Send one PING (same bytes again every 2 s: the board replays, never re-runs) and wait for its
     reply, reading the board's NAKs for the burst on the way: (echoed payload or None, NAKs seen).
     Link.request would spend a try on each NAK, and a burst can be NAKed many times over."""
@@ -75,7 +75,7 @@ def test_board_survives_garbage_bursts(board: Link) -> None:
         probe = rng.integers(0, 256, int(rng.integers(0, 64)), np.uint8).tobytes()
         echo, n = _ping(board, i & 0xFF, probe)
         naks += n
-        assert echo is not None, f"burst {i} ({kind}, {len(data)} bytes): no PING answer within 10 s"
+        assert echo is not None, f"burst {i} ({kind}, {len(data)} bytes): no PING answer within 30 s"
         assert echo == probe, f"burst {i} ({kind}): wrong PING echo"
     after = board.hello()
     errors = after.rx_errors - before.rx_errors
