@@ -50,6 +50,7 @@
 #define STATUS_NO_SAMPLE 0x0Cu
 #define STATUS_VERSION 0x0Du
 #define STATUS_INTERNAL 0x0Eu
+#define STATUS_NUMERIC 0x0Fu /* TRAIN: non-finite loss/gradient, update skipped */
 
 /* Event kinds (the header's arg byte in EVENT frames). */
 #define EVENT_BOOT 0x01u

@@ -318,6 +318,9 @@ uint8_t session_train_step(session_step_t *out)
     ms = mct_engine_train_step(&s_eng, (int32_t)s_sample.label, &res);
     t1 = board_cycles();
     if (ms != MCT_OK) {
+        if (ms == MCT_E_NUMERIC) {
+            return STATUS_NUMERIC; /* the engine skipped the update; the step is not counted */
+        }
         return ms == MCT_E_ARG ? STATUS_BAD_ARG : STATUS_INTERNAL;
     }
     out->loss = res.loss;

@@ -40,7 +40,9 @@ typedef enum {
     MCT_E_IO = 14,        /* a graph input or output is not a plain arena tensor (e.g. in the constant pool) */
     MCT_E_DATAFLOW = 15,  /* an op reads (or accumulates into) a tensor nothing has written yet, or a graph
                              output is never written; first_bad_op names the op (0xFFFFFFFF: an output) */
-    MCT_E_LIMIT = 16      /* more tensors than MCT_MAX_TENSORS */
+    MCT_E_LIMIT = 16,     /* more tensors than MCT_MAX_TENSORS */
+    MCT_E_NUMERIC = 17    /* training step: the loss or a float32 gradient is not finite; the update that
+                             would have used it (and every later one) was skipped */
 } mct_status_t;
 
 /* Most tensors a program may have: the loader's dataflow check keeps one bit per tensor on the stack
@@ -123,7 +125,10 @@ uint8_t *mct_engine_tensor(const mct_engine_t *eng, uint32_t id, uint32_t *nbyte
  * mct_program_state_region(); saving and restoring those bytes checkpoints training. */
 
 /* Writes the label, runs every op, returns the loss and prediction. MCT_E_ARG for a label outside the
-   classes or a program without a training section (nothing is updated then). */
+   classes or a program without a training section (nothing is updated then). MCT_E_NUMERIC when the loss
+   or its gradient is not finite (checked before any update: the weights are unchanged) or, fp32 mode, a
+   layer's gradient is not finite (the update needing it and all later ones are skipped; layers nearer the
+   output may already have taken this step, with finite gradients). */
 mct_status_t mct_engine_train_step(mct_engine_t *eng, int32_t label, mct_train_result_t *result);
 
 /* Runs the forward ops [0, mct_program_forward_ops()): the logits tensor then holds the prediction. */

@@ -657,6 +657,7 @@ const char *mct_status_str(mct_status_t s)
     case MCT_E_IO: return "graph input/output not in the arena";
     case MCT_E_DATAFLOW: return "tensor read before it is written";
     case MCT_E_LIMIT: return "too many tensors";
+    case MCT_E_NUMERIC: return "non-finite loss or gradient";
     default: return "unknown status";
     }
 }

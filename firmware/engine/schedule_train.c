@@ -78,6 +78,23 @@ static float f32_bits(int32_t w)
     return v.f;
 }
 
+/* 0 when any of the n floats is an infinity or a NaN (exponent bits all ones); a bit test, so no libm
+   and no float compare that a NaN could slip past. */
+static int all_finite(const float *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; ++i) {
+        union {
+            float f;
+            uint32_t u;
+        } b;
+        b.f = v[i];
+        if ((b.u & 0x7F800000u) == 0x7F800000u) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static mct_geom_t geom(const int32_t *w)
 {
     const mct_geom_t g = {w[0], w[1], w[2], w[3], w[4]};
@@ -216,6 +233,9 @@ static mct_status_t run_update_weight(const mct_engine_t *e, const io_t *io, con
     up.adv = w + 40;
     up.a = w + MCT_P_UPW_WORDS;
     up.b = w + MCT_P_UPW_WORDS + w[2];
+    if (!is_int(&io->in[0]) && !all_finite(F32(io->ip[0]), mct_tensor_elems(&io->in[0]))) {
+        return MCT_E_NUMERIC; /* before anything is written: these weights and the PRNG state stay */
+    }
     uint32_t *prng = (up.rounding == MCT_ROUND_STOCHASTIC) ? (uint32_t *)(void *)io->op[1] : 0;
     void *frac = (up.rounding == MCT_ROUND_ACCUMULATOR) ? (void *)io->op[1] : 0;
     if (is_int(&io->in[0])) {
@@ -343,6 +363,9 @@ mct_status_t mct_run_train_op(mct_engine_t *e, const mct_op_rec_t *op)
         if (r != 0) {
             return MCT_E_ARG; /* label outside the classes */
         }
+        if (!all_finite(&loss, 1u) || (!is_int(&io.out[0]) && !all_finite(F32(io.op[0]), n))) {
+            return MCT_E_NUMERIC; /* before the backward pass: no weight has changed */
+        }
         F32(io.op[1])[0] = loss;
         F32(io.op[1])[1] = (float)pred;
         return MCT_OK;
@@ -356,6 +379,9 @@ mct_status_t mct_run_train_op(mct_engine_t *e, const mct_op_rec_t *op)
         up.lr = f32_bits(w[2]);
         up.a = w + MCT_P_UPB_WORDS;
         up.b = w + MCT_P_UPB_WORDS + w[0];
+        if (!is_int(in0) && !all_finite(F32(io.ip[0]), mct_tensor_elems(in0))) {
+            return MCT_E_NUMERIC;
+        }
         if (is_int(in0)) {
             mct_update_bias_int(&up, I32(io.ip[0]), get_exp(e, in0), I32(io.op[0]));
         } else {

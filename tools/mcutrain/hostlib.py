@@ -28,7 +28,9 @@ STATUS = {
     7: "misaligned blob, arena or offset", 8: "bad tensor record", 9: "unknown opcode", 10: "bad op tensors",
     11: "bad op parameters", 12: "arena too small", 13: "kernel failure",
     14: "graph input/output not in the arena", 15: "tensor read before it is written", 16: "too many tensors",
+    17: "training step produced a non-finite loss or gradient (lr too large?): update skipped",
 }
+E_NUMERIC = 17
 _DTYPES = {1: np.int8, 2: np.int32, 3: np.float32, 4: np.int16, 5: np.uint8, 6: np.int16, 7: np.int32}
 
 

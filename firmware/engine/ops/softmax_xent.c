@@ -12,9 +12,10 @@
 /* exp(x) for x <= 0 (softmax after subtracting the max): 2^k * e^r, |r| <= ln2 / 2. */
 static float exp_neg(float x)
 {
-    if (x < -87.0f) {
-        return 0.0f;
+    if (!(x >= -87.0f)) {
+        return 0.0f; /* also NaN: the cast below must see a value in range */
     }
+    x = (x > 0.0f) ? 0.0f : x; /* only a non-finite scale gets here */
     const float kf = x / LN2 - 0.5f; /* x <= 0: rounds to nearest by truncating (k + 0.5) toward zero */
     const int32_t k = (int32_t)kf;
     const float r = x - (float)k * LN2;

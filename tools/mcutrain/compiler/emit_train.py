@@ -20,6 +20,7 @@ lifetimes hold for them. Numbers (multipliers, shifts, headroom) follow golden/ 
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 
@@ -58,6 +59,22 @@ PASS_THROUGH = ("RESHAPE_GRAD", "QUANTIZE_GRAD", "DEQUANTIZE_GRAD")
 
 class EmitError(ValueError):
     """A schedule this emitter cannot lower; one line for the user."""
+
+
+# Largest learning rate the emitter accepts. Useful rates are <= 1; far above, every step saturates
+# (weights to +-127, biases to the int32 limits), and int mode's per-channel multipliers stop being
+# representable near 1e20. Above this bound a rate is a typo, not a choice.
+LR_MAX = 1e3
+
+
+def check_lr(lr: float) -> None:
+    """Refuse (EmitError, one line) a learning rate that is not a finite number in [0, LR_MAX]."""
+    try:
+        ok = math.isfinite(float(lr)) and 0.0 <= float(lr) <= LR_MAX
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise EmitError(f"learning rate {lr!r} refused: use a finite value in [0, {LR_MAX:g}] (typically 1e-4 .. 0.5)")
 
 
 @dataclass
@@ -140,6 +157,7 @@ class _TrainLowering(_Lowering):
         self.sizes = {lf.name: lf.size for lf in r.lives}
         self.slots = {name: i for i, name in enumerate(exp_slots(self.tg.buffers))} if self.mode == "int" else {}
         self.named: dict[str, int] = {}
+        check_lr(cfg.lr)
         if cfg.rounding not in ROUNDING:
             raise EmitError(f"unknown rounding {cfg.rounding!r}; use {', '.join(ROUNDING)}")
         has_acc = any(b.startswith("acc:") for b in self.tg.buffers)

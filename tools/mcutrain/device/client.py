@@ -51,6 +51,7 @@ _WHY = {
     Status.FLASH_ERROR: "flash erase/program failed",
     Status.NO_CHECKPOINT: "no valid checkpoint",
     Status.UNKNOWN_CMD: "not supported by this firmware",
+    Status.NUMERIC: "training step produced a non-finite loss (lr too large?): weights unchanged",
 }
 
 
@@ -78,7 +79,7 @@ class DeviceTarget:
         from mcutrain.build import build
 
         from .flash import qemu_preload
-        from .qemu import QemuBoard, wait_for_boot
+        from .qemu import QemuBoard
 
         board = QemuBoard(
             elf or build("qemu_f405", quiet=True),
@@ -86,20 +87,12 @@ class DeviceTarget:
             flash_file=flash_file,
         )
         board.start()
-        try:
-            link = Link(board.port, timeout=10.0)
-            wait_for_boot(link)
-            return cls(link, owner=board)
-        except BaseException:
-            board.close()
-            raise
+        return cls._booted(board.port, owner=board)
 
     @classmethod
     def host_build(cls, exe: str | Path | None = None) -> DeviceTarget:
         """The firmware built for the host (board/host.c: the link on stdin/stdout) as a child
         process: the same app and engine C code, compiled for this machine."""
-        from .qemu import wait_for_boot
-
         if exe is None:
             import tempfile
 
@@ -107,12 +100,20 @@ class DeviceTarget:
 
             exe = build_host(Path(tempfile.mkdtemp(prefix="mcutrain-host-fw-")) / "firmware")
         port = ProcessPort([str(exe)])
+        return cls._booted(port, owner=port)
+
+    @classmethod
+    def _booted(cls, port: Any, *, owner: Any) -> DeviceTarget:
+        """A target on `port` once the firmware's boot banner came; `owner` (what runs the firmware)
+        is closed when it never does."""
+        from .qemu import wait_for_boot
+
         try:
             link = Link(port, timeout=10.0)
             wait_for_boot(link)
-            return cls(link, owner=port)
+            return cls(link, owner=owner)
         except BaseException:
-            port.close()
+            owner.close()
             raise
 
     @classmethod

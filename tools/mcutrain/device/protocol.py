@@ -55,6 +55,7 @@ class Status(IntEnum):
     NO_SAMPLE = 0x0C
     VERSION = 0x0D
     INTERNAL = 0x0E
+    NUMERIC = 0x0F
 
 
 class Event(IntEnum):
