@@ -1,0 +1,1 @@
+"""Studies: reproducible experiments that compare training methods (`python -m mcutrain.study.accuracy`)."""
