@@ -19,6 +19,8 @@ DEFAULT_MODEL = MODELS / "mcunet_s_person_96x96x1.tflite"
 # APP_ARENA_BYTES of each firmware build (platformio.ini): the budget the schedule must fit.
 BOARD_ARENA_BYTES = {"qemu_f405": 114_688, "disco_f746ng": 294_912, "disco_f746": 294_912}
 HOST_ARENA_BYTES = 256 * 1024
+# Learned state a checkpoint slot holds (APP_CHECKPOINT_SLOT_BYTES, less its 32-byte header; docs/protocol.md).
+BOARD_CHECKPOINT_BYTES = {"qemu_f405": 24 * 1024 - 32, "disco_f746ng": 256 * 1024 - 32, "disco_f746": 256 * 1024 - 32}
 
 
 class TrainCmdError(Exception):
@@ -61,14 +63,20 @@ class Prepared:
         )
 
 
-def default_scheme(model: Path, arena_bytes: int) -> str:
-    """The model's shipped sparse scheme with the largest budget that fits the arena, else `sparse`."""
-    best: tuple[int, Path] | None = None
+def shipped_schemes(model: Path, arena_bytes: int) -> list[str]:
+    """The model's shipped sparse schemes whose budget fits the arena, largest budget first."""
+    found = []
     for f in (MODELS / "schemes").glob(f"{model.stem}-*K.json"):
         kb = int(f.stem.rsplit("-", 1)[1][:-1])
-        if kb * 1024 <= arena_bytes and (best is None or kb > best[0]):
-            best = (kb, f)
-    return str(best[1]) if best else "sparse"
+        if kb * 1024 <= arena_bytes:
+            found.append((kb, str(f)))
+    return [f for _, f in sorted(found, reverse=True)]
+
+
+def default_scheme(model: Path, arena_bytes: int) -> str:
+    """The model's shipped sparse scheme with the largest budget that fits the arena, else `sparse`."""
+    found = shipped_schemes(model, arena_bytes)
+    return found[0] if found else "sparse"
 
 
 def _open_target(target: str, blob: bytes) -> Any:
@@ -117,10 +125,21 @@ def prepare(a: TrainArgs) -> Prepared:
                 f"{model.name} has {n_out} outputs but the data has {len(task.classes)} classes "
                 f"({', '.join(task.classes)}): use --head new or a model whose head matches"
             )
-        result = compile_model(graph, scheme, None if a.target == "host" else arena, a.mode)
+        budget = None if a.target == "host" else arena
+        cfg = TrainConfig(lr=a.lr, seed=a.seed + 1)
+        if a.scheme is None and a.target != "host":
+            # The largest shipped scheme whose learned state also fits a checkpoint slot of the board, so
+            # what the device learns can be saved.
+            slot = BOARD_CHECKPOINT_BYTES.get("qemu_f405" if a.target == "qemu" else a.board, 0)
+            for candidate in shipped_schemes(model, arena):
+                result = compile_model(graph, candidate, budget, a.mode)
+                program = emit_training(result, cfg)
+                if sum(n for _, n in program.state) <= slot:
+                    return Prepared(model, candidate, task, result, program)
+        result = compile_model(graph, scheme, budget, a.mode)
     except (ModelError, SchemeError, BudgetError, ValueError, OSError) as e:
         raise TrainCmdError(str(e).splitlines()[0]) from None
-    program = emit_training(result, TrainConfig(lr=a.lr, seed=a.seed + 1))
+    program = emit_training(result, cfg)
     return Prepared(model, scheme, task, result, program)
 
 
