@@ -29,9 +29,20 @@ SAMPLES = 3
 
 def default_kernels(ini: Path = ROOT / "platformio.ini") -> str:
     """'optimised' when the qemu_f405 environment builds with -DMCT_USE_ARM_OPS, else 'reference'."""
-    text = ini.read_text()
-    m = re.search(r"^\[env:qemu_f405\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
-    return "optimised" if m and "MCT_USE_ARM_OPS" in m.group(1) else "reference"
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(ini)
+
+    def expand(value: str, depth: int = 0) -> str:  # PlatformIO's ${section.option} references
+        def sub(m: re.Match[str]) -> str:
+            section, option = m.group(1).rsplit(".", 1)
+            return expand(cfg.get(section, option, fallback=""), depth + 1) if depth < 8 else ""
+
+        return re.sub(r"\$\{([^}]+)\}", sub, value)
+
+    flags = expand(cfg.get("env:qemu_f405", "build_flags", fallback=""))
+    return "optimised" if "MCT_USE_ARM_OPS" in flags else "reference"
 
 
 def op_macs(g: Graph, op: Op) -> int:
