@@ -17,11 +17,7 @@ from typing import Any
 
 import pytest
 
-BOARDS = {
-    "qemu_f405": "qemu_f405",  # --board name -> PlatformIO environment
-    "disco_f746ng": "disco_f746",
-    "disco_f746": "disco_f746",
-}
+from mcutrain.build import BOARDS  # --board name -> PlatformIO environment (one table for tools and tests)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

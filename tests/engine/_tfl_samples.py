@@ -24,3 +24,18 @@ def conv_pool_softmax() -> bytes:
     y4 = mb.tensor([1, 3], scale=1 / 256, zero_point=-128)
     mb.softmax(y3, y4)
     return mb.build([x], [y4])
+
+
+def random_conv(mb: ModelBuilder, rng: np.random.Generator, src: int, s_in: float, cin: int, cout: int, k: int,
+                depthwise: bool, act: str, h: int, w: int) -> tuple[int, float]:
+    """One SAME, stride-1 CONV_2D or DEPTHWISE_CONV_2D (multiplier 1) with random per-channel int8 weights and
+    int32 bias, and an output scale that keeps the accumulator's spread inside int8. Returns (output, scale)."""
+    ws = rng.uniform(0.005, 0.05, cout)
+    wshape = [1, k, k, cout] if depthwise else [cout, k, k, cin]
+    wt = mb.tensor(wshape, scale=ws, zero_point=[0] * cout, data=rng.integers(-127, 128, wshape),
+                   axis=3 if depthwise else 0)
+    b = mb.tensor([cout], "int32", scale=s_in * ws, zero_point=[0] * cout, data=rng.integers(-500, 500, cout))
+    so = s_in * float(ws.mean()) * 30 * np.sqrt(k * k * (1 if depthwise else cin))
+    y = mb.tensor([1, h, w, cout], scale=so, zero_point=int(rng.integers(-20, 20)))
+    mb.conv(src, wt, b, y, 1, "SAME", act, depthwise=depthwise, dm=1)
+    return y, so

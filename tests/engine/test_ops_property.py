@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from _refs import compare, engine_run
 from _tfl_builder import ModelBuilder
+from _tfl_samples import random_conv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -191,19 +192,8 @@ def chain_case(draw):
     mb = ModelBuilder()
     x = mb.tensor([1, h, w, cin], scale=si, zero_point=zi)
 
-    def conv(src, s_in, cin_, cout, k, depthwise, act):
-        ws = rng.uniform(0.005, 0.05, cout)
-        wshape = [1, k, k, cout] if depthwise else [cout, k, k, cin_]
-        wt = mb.tensor(wshape, scale=ws, zero_point=[0] * cout, data=rng.integers(-127, 128, wshape),
-                       axis=3 if depthwise else 0)
-        b = mb.tensor([cout], "int32", scale=s_in * ws, zero_point=[0] * cout, data=rng.integers(-500, 500, cout))
-        so = s_in * float(ws.mean()) * 30 * np.sqrt(k * k * (1 if depthwise else cin_))
-        y = mb.tensor([1, h, w, cout], scale=so, zero_point=int(rng.integers(-20, 20)))
-        mb.conv(src, wt, b, y, 1, "SAME", act, depthwise=depthwise, dm=1)
-        return y, so
-
-    y1, s1 = conv(x, si, cin, c, draw(st.sampled_from([1, 3])), False, "RELU6")
-    y2, s2 = conv(y1, s1, c, c, 3, True, "RELU")
+    y1, s1 = random_conv(mb, rng, x, si, cin, c, draw(st.sampled_from([1, 3])), False, "RELU6", h, w)
+    y2, s2 = random_conv(mb, rng, y1, s1, c, c, 3, True, "RELU", h, w)
     sa = max(s1, s2) * 1.5
     ya = mb.tensor([1, h, w, c], scale=sa, zero_point=-10)
     mb.add(y1, y2, ya)

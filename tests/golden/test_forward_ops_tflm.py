@@ -20,6 +20,7 @@ from mcutrain.tflite_import import parse_tflite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from _tfl_builder import ModelBuilder, s  # noqa: E402
+from _tfl_samples import random_conv  # noqa: E402
 
 N = 60  # examples per test (MEAN: 3x); the whole file runs in about 5 s
 SETTINGS = settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -282,20 +283,9 @@ def chain_case(draw: st.DrawFn) -> Case:
     mb = ModelBuilder()
     x = mb.tensor([1, h, w, cin], scale=si, zero_point=zi)
 
-    def conv(src: int, s_in: float, cin_: int, k: int, depthwise: bool, act: str) -> tuple[int, float]:
-        ws = rng.uniform(0.005, 0.05, c)
-        wshape = [1, k, k, c] if depthwise else [c, k, k, cin_]
-        wt = mb.tensor(wshape, scale=ws, zero_point=[0] * c, data=rng.integers(-127, 128, wshape),
-                       axis=3 if depthwise else 0)
-        b = mb.tensor([c], "int32", scale=s_in * ws, zero_point=[0] * c, data=rng.integers(-500, 500, c))
-        so = s_in * float(ws.mean()) * 30 * np.sqrt(k * k * (1 if depthwise else cin_))
-        y = mb.tensor([1, h, w, c], scale=so, zero_point=int(rng.integers(-20, 20)))
-        mb.conv(src, wt, b, y, 1, "SAME", act, depthwise=depthwise, dm=1)
-        return y, so
-
-    y1, s1 = conv(x, si, cin, 1, False, "RELU6")
-    y2, s2 = conv(y1, s1, c, 3, True, "RELU6")
-    y3, s3 = conv(y2, s2, c, 1, False, "NONE")
+    y1, s1 = random_conv(mb, rng, x, si, cin, c, 1, False, "RELU6", h, w)
+    y2, s2 = random_conv(mb, rng, y1, s1, c, c, 3, True, "RELU6", h, w)
+    y3, s3 = random_conv(mb, rng, y2, s2, c, c, 1, False, "NONE", h, w)
     sa = max(s1, s3) * 1.5
     ya = mb.tensor([1, h, w, c], scale=sa, zero_point=-10)
     mb.add(y1, y3, ya)
