@@ -10,8 +10,10 @@ import sys
 
 from invoke import Context, task
 
+from mcutrain.boards import help_names
+
 PY = sys.executable
-BOARD = {"board": "qemu_f405 (emulated, default) | disco_f746ng | nucleo_f4"}
+BOARD = {"board": help_names()}
 BOARD_HELP = {**BOARD, "port": "serial port of a real board (none: the emulated board)"}
 
 
@@ -87,7 +89,7 @@ def infer(c: Context, model: str = "", input: str = "", out: str = "y.npy", port
     _mcutrain(c, args)
 
 
-@task(help={"port": "run hardware-in-the-loop tests on a real board", "board": "board of --port"})
+@task(help={"port": "run hardware-in-the-loop tests on a real board", "board": f"board of --port: {help_names()}"})
 def test(c: Context, port: str | None = None, board: str = "qemu_f405") -> None:
     """The full test suite: lint, host tests, emulated-board tests (or a real board with --port)."""
     c.run(f"{PY} -m ruff check tools tests tasks.py")

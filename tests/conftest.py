@@ -3,10 +3,11 @@
 By default every HIL test gets a fresh emulated STM32F405 (QEMU netduinoplus2) running the firmware
 built once per session. With a real board attached:
 
-    pytest tests/hil --port /dev/ttyACM0 --board disco_f746ng
+    pytest tests/hil --port /dev/ttyACM0 --board disco_f746ng      (or --board nucleo_f412zg)
 
-the same tests talk to it instead (flash it first: `pio run -e disco_f746ng_online -t upload`, or
-st-flash the ELF from `python -m mcutrain.build disco_f746`); each test starts with a system reset.
+the same tests talk to it instead (flash it first: `python -m mcutrain.device.flash disco_f746ng`, or
+`pio run -e disco_f746ng_online -t upload`); each test starts with a system reset. The boards and what
+the tests expect of them: mcutrain.boards.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mcutrain.build import BOARDS  # --board name -> PlatformIO environment (one table for tools and tests)
+from mcutrain import boards  # the one table of boards for tools and tests
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,8 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--port", default=None, help="serial port of a real board (default: run QEMU)")
     group.addoption(
         "--board",
-        default="qemu_f405",
-        choices=sorted(BOARDS),
+        default=boards.DEFAULT,
+        choices=boards.names(),
         help="board the HIL tests target (default: qemu_f405, emulated)",
     )
 
@@ -35,9 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def board_name(request: pytest.FixtureRequest) -> str:
     name: str = request.config.getoption("--board")
     port = request.config.getoption("--port")
-    if port is None and BOARDS[name] != "qemu_f405":
+    b = boards.board(name)
+    if port is None and not b.emulated:
         raise pytest.UsageError(f"--board {name} is real hardware: give its --port too")
-    return BOARDS[name]
+    return b.name  # what the firmware reports in INFO, and its offline PlatformIO environment
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +56,7 @@ def firmware_elf(board_name: str, serial_port: str | None) -> Path | None:
     from mcutrain.build import BuildError, build
 
     try:
-        return build(board_name, quiet=True)
+        return build(boards.board(board_name).env, quiet=True)
     except BuildError as e:
         pytest.fail(f"firmware build failed:\n{e}", pytrace=False)
 
@@ -106,7 +108,7 @@ def device_factory(firmware_elf: Path | None, serial_port: str | None) -> Iterat
     QEMU: a new emulator per call with `program` preloaded into its flash program area (how a
     program too large to upload gets there). Real board: the attached one after a system reset;
     `program` is uploaded unless the board already runs it, or the test is skipped when it is too
-    large to upload (flash it first: `python -m mcutrain.device.flash disco_f746 --program ...`).
+    large to upload (flash it first: `python -m mcutrain.device.flash disco_f746ng --program ...`).
     """
     from mcutrain.device.client import DeviceTarget, program_model_id
 

@@ -185,18 +185,19 @@ static int write_payload(uint32_t off, uint32_t *crc)
     return 0;
 }
 
-/* A slot may span several erase units: they go last to first, so the unit with the header is
- * erased last on any board (within a unit, the board's own order; qemu_f405.c: back to front).
+/* A slot may span several erase sectors: they go last to first, so the sector with the header is
+ * erased last on any board (within a sector, the board's own order; qemu_f405.c: back to front).
  * A save cut short during the erase leaves the old header over a half-erased payload (the
  * payload CRC rejects it) or no header: either way the slot reads as empty, the other one counts. */
 static int erase_slot(flash_span_t span)
 {
-    uint32_t e = board_info()->flash_erase_size, off = span.off + span.size;
+    uint32_t off = span.off + span.size;
     while (off > span.off) {
-        off -= e;
-        if (board_flash_erase(off, e) != 0) {
+        flash_span_t sector = flash_sector_at(off - 1u);
+        if (board_flash_erase(sector.off, sector.size) != 0) {
             return -1;
         }
+        off = sector.off;
     }
     return 0;
 }

@@ -69,6 +69,8 @@ static const char *board_name(uint32_t id)
         return "qemu_f405";
     case BOARD_ID_DISCO_F746:
         return "disco_f746";
+    case BOARD_ID_NUCLEO_F412ZG:
+        return "nucleo_f412zg";
     default:
         return "host";
     }
@@ -151,7 +153,7 @@ static void debug_counters(link_t *link, const link_frame_t *req)
     proto_put_u32(&p[32], bi->board_id);
     proto_put_u32(&p[36], bi->flash_base);
     proto_put_u32(&p[40], bi->flash_size);
-    proto_put_u32(&p[44], bi->flash_erase_size);
+    proto_put_u32(&p[44], bi->flash_sectors);
     proto_put_u32(&p[48], bi->flash_is_ram);
     link_reply(link, req, STATUS_OK, p, (uint16_t)sizeof p);
 }

@@ -134,8 +134,8 @@ uint32_t program_store_capacity(void)
 uint8_t program_store_begin(const uint8_t *payload, uint16_t len, const uint8_t *active, uint8_t *reply,
                             uint16_t *reply_len, int *clobbered)
 {
-    uint32_t total, crc, erase;
-    flash_span_t span;
+    uint32_t total, crc;
+    flash_span_t span, last;
     *clobbered = 0;
     if (len != LOAD_BEGIN_SIZE || payload[1] != LOAD_KIND_PROGRAM) {
         return STATUS_BAD_ARG;
@@ -153,12 +153,10 @@ uint8_t program_store_begin(const uint8_t *payload, uint16_t len, const uint8_t 
         span = flash_program_area();
         *clobbered = span_holds(span, active);
     }
-    /* Erase only the units the upload covers: fewer erase cycles, and on real flash an
+    /* Erase only the sectors the upload covers: fewer erase cycles, and on real flash an
      * erase of 256 KB takes seconds. */
-    erase = total + PROGRAM_RECORD_HEADER;
-    erase += (board_info()->flash_erase_size - erase % board_info()->flash_erase_size) %
-             board_info()->flash_erase_size;
-    if (board_flash_erase(span.off, erase) != 0) {
+    last = flash_sector_at(span.off + total + PROGRAM_RECORD_HEADER - 1u);
+    if (board_flash_erase(span.off, last.off + last.size - span.off) != 0) {
         return STATUS_FLASH_ERROR;
     }
     s_load.span = span;

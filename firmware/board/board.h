@@ -3,6 +3,7 @@
  * One implementation per target, chosen at build time:
  *   board/qemu_f405.c   STM32F405 as QEMU's netduinoplus2 maps it (the CI board)
  *   board/disco_f746.c  STM32F746G-DISCO (the paper's board)
+ *   board/nucleo_f412zg.c  NUCLEO-F412ZG (STM32F412ZG: 256 KB SRAM, 1 MB flash)
  *   board/host.c        a POSIX process (stdin/stdout), for host builds and tests
  * The Cortex-M targets share board/startup/ (vector table, reset, fault capture)
  * and board/linker/.
@@ -20,6 +21,7 @@ extern "C" {
 #define BOARD_ID_HOST 0u
 #define BOARD_ID_QEMU_F405 1u
 #define BOARD_ID_DISCO_F746 2u
+#define BOARD_ID_NUCLEO_F412ZG 3u
 
 /* What one tick of board_cycles() is. The host converts; the firmware only
  * ever reports raw ticks plus this unit so nothing is rounded on the device. */
@@ -42,7 +44,7 @@ typedef struct {
     uint32_t ram_size;
     uint32_t flash_base;  /* checkpoint/program region, see board_flash_* */
     uint32_t flash_size;
-    uint32_t flash_erase_size; /* erase granularity inside the region */
+    uint32_t flash_sectors;    /* erase sectors in the region, board_flash_sector_size() */
     uint32_t flash_is_ram;     /* 1 when the region is RAM standing in for flash (QEMU) */
     uint32_t flash_total;      /* the chip's whole flash, code included */
 } board_info_t;
@@ -90,10 +92,13 @@ void board_stack_paint(void);
 uint32_t board_stack_peak_bytes(void);
 
 /* Checkpoint/program region. Offsets are relative to the region start.
- * Erase works on whole erase units (offset and len multiples of
- * flash_erase_size); write needs offset and len multiples of 4 and erased
+ * The region is flash_sectors erase sectors, in order from offset 0; they may
+ * differ in size (STM32F7: 128 KB then 256 KB ones), board_flash_sector_size()
+ * tells. Erase works on whole sectors (offset at the start of one, offset + len
+ * at the end of one); write needs offset and len multiples of 4 and erased
  * (0xFF) destination on real flash. Both return 0 on success, <0 on error.
  * board_flash_ptr() gives a read pointer into the region (memory mapped). */
+uint32_t board_flash_sector_size(uint32_t index); /* bytes; 0 past the last sector */
 int32_t board_flash_erase(uint32_t offset, uint32_t len);
 int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len);
 const uint8_t *board_flash_ptr(uint32_t offset);

@@ -17,6 +17,7 @@
 #include "board.h"
 #include "startup/cortexm.h"
 #include "startup/stm32_common.h"
+#include "stm32/stm32_chip.h"
 
 /* F7 USART layout (RM0385 31.8), not the F4 one. */
 #define USART1_BASE 0x40011000u
@@ -44,10 +45,10 @@
 #define RCC_CR_PLLON (1u << 24)
 #define RCC_CR_PLLRDY (1u << 25)
 
-#define FLASH_REGION_BASE 0x08040000u     /* sectors 5, 6 and 7, see disco_f746.ld */
-#define FLASH_REGION_SIZE (768u * 1024u)
-#define FLASH_SECTOR_SIZE (256u * 1024u)
-#define FLASH_REGION_FIRST_SECTOR 5u
+#define FLASH_REGION_BASE 0x08020000u /* chip sectors 4-7, see disco_f746.ld */
+#define FLASH_REGION_SIZE (896u * 1024u)
+#define FLASH_REGION_FIRST_SECTOR 4u
+#define FLASH_REGION_SECTORS 4u
 #define DCACHE_LINE 32u
 
 #ifndef DISCO_F746_FAST
@@ -71,28 +72,12 @@ static const board_info_t s_info = {
     .ram_size = 320u * 1024u,
     .flash_base = FLASH_REGION_BASE,
     .flash_size = FLASH_REGION_SIZE,
-    .flash_erase_size = FLASH_SECTOR_SIZE,
+    .flash_sectors = FLASH_REGION_SECTORS,
     .flash_is_ram = 0u,
     .flash_total = 1024u * 1024u,
 };
 
-/* 64-bit extension of CYCCNT; touched only with interrupts masked or from
- * SysTick_Handler. */
 static uint32_t s_reset_reason;
-static uint32_t s_cyc_last;
-static uint32_t s_cyc_high;
-
-static uint64_t cyc_update(void)
-{
-    uint32_t now = DWT_CYCCNT;
-    if (now < s_cyc_last) {
-        s_cyc_high += 1u;
-    }
-    s_cyc_last = now;
-    return ((uint64_t)s_cyc_high << 32) | now;
-}
-
-void SysTick_Handler(void) { (void)cyc_update(); }
 
 #if DISCO_F746_FAST
 static void clock_216mhz(void)
@@ -176,14 +161,8 @@ void board_init(void)
     USART1_BRR = (PCLK2_HZ + 115200u / 2u) / 115200u; /* oversampling by 16 */
     USART1_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
 
-    DEMCR |= DEMCR_TRCENA;
-    DWT_LAR = DWT_LAR_KEY;
-    DWT_CYCCNT = 0u;
-    DWT_CTRL |= DWT_CTRL_CYCCNTENA;
-
-    /* Interrupt every 2^24 cycles (1 s at 16 MHz, 78 ms at 216 MHz), far
-     * more often than CYCCNT wraps (268 s / 19.9 s). */
-    cm_systick_start();
+    DWT_LAR = DWT_LAR_KEY; /* the M7 keeps the DWT locked until this key is written */
+    stm32_cycles_start();
 }
 
 const board_info_t *board_info(void) { return &s_info; }
@@ -210,15 +189,7 @@ int32_t board_uart_get(void)
     return (int32_t)(USART1_RDR & 0xFFu);
 }
 
-uint64_t board_cycles(void)
-{
-    uint32_t primask = cm_irq_save();
-    uint64_t now = cyc_update();
-    cm_irq_restore(primask);
-    return now;
-}
-
-/* ---- checkpoint/program region: real flash, sectors 5-7 ---- */
+/* ---- checkpoint/program region: real flash, chip sectors 4-7 ---- */
 
 static void dcache_invalidate(uint32_t addr, uint32_t len)
 {
@@ -233,110 +204,29 @@ static void dcache_invalidate(uint32_t addr, uint32_t len)
     cm_isb();
 }
 
-static int32_t flash_wait(void)
+/* RM0385 3.3.2: sector 4 is 128 KB, sectors 5-7 are 256 KB. */
+uint32_t board_flash_sector_size(uint32_t index)
 {
-    uint32_t sr;
-    while ((FLASH_SR & FLASH_SR_BSY) != 0u) {
+    if (index >= FLASH_REGION_SECTORS) {
+        return 0u;
     }
-    sr = FLASH_SR;
-    FLASH_SR = sr & FLASH_SR_ERRORS; /* write 1 to clear */
-    return (sr & FLASH_SR_ERRORS) != 0u ? -2 : 0;
+    return index == 0u ? 128u * 1024u : 256u * 1024u;
 }
 
-static void flash_unlock(void)
-{
-    if ((FLASH_CR & FLASH_CR_LOCK) != 0u) {
-        FLASH_KEYR = FLASH_KEY1;
-        FLASH_KEYR = FLASH_KEY2;
-    }
-    FLASH_SR = FLASH_SR_ERRORS;
-}
+static const stm32_region_t s_region = {
+    FLASH_REGION_BASE, FLASH_REGION_SIZE, FLASH_REGION_FIRST_SECTOR, dcache_invalidate,
+};
 
-/* Ends an erase or program sequence: lock the controller again, drop cached lines. */
-static int32_t flash_done(uint32_t offset, uint32_t len, int32_t rc)
-{
-    FLASH_CR = 0u;
-    FLASH_CR |= FLASH_CR_LOCK;
-    dcache_invalidate(FLASH_REGION_BASE + offset, len);
-    return rc;
-}
-
-int32_t board_flash_erase(uint32_t offset, uint32_t len)
-{
-    uint32_t sector;
-    int32_t rc = 0;
-    if (offset % FLASH_SECTOR_SIZE != 0u || len % FLASH_SECTOR_SIZE != 0u ||
-        offset > FLASH_REGION_SIZE || len > FLASH_REGION_SIZE - offset) {
-        return -1;
-    }
-    flash_unlock();
-    for (sector = offset / FLASH_SECTOR_SIZE; sector < (offset + len) / FLASH_SECTOR_SIZE; ++sector) {
-        (void)flash_wait();
-        FLASH_CR = FLASH_CR_PSIZE_X32 | FLASH_CR_SER |
-                   ((FLASH_REGION_FIRST_SECTOR + sector) << FLASH_CR_SNB_SHIFT);
-        FLASH_CR |= FLASH_CR_STRT;
-        cm_dsb();
-        rc = flash_wait();
-        board_watchdog_kick(); /* a 256 KB sector takes 1-2 s */
-        if (rc != 0) {
-            break;
-        }
-    }
-    return flash_done(offset, len, rc);
-}
+int32_t board_flash_erase(uint32_t offset, uint32_t len) { return stm32_region_erase(&s_region, offset, len); }
 
 int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
 {
-    const uint8_t *src = (const uint8_t *)data;
-    volatile uint32_t *dst = (volatile uint32_t *)(uintptr_t)(FLASH_REGION_BASE + offset);
-    uint32_t i;
-    int32_t rc = 0;
-    if ((offset & 3u) != 0u || (len & 3u) != 0u || offset > FLASH_REGION_SIZE ||
-        len > FLASH_REGION_SIZE - offset) {
-        return -1;
-    }
-    flash_unlock();
-    (void)flash_wait();
-    FLASH_CR = FLASH_CR_PSIZE_X32 | FLASH_CR_PG;
-    for (i = 0u; i < len / 4u; ++i) {
-        uint32_t word = (uint32_t)src[4u * i] | ((uint32_t)src[4u * i + 1u] << 8) |
-                        ((uint32_t)src[4u * i + 2u] << 16) | ((uint32_t)src[4u * i + 3u] << 24);
-        dst[i] = word;
-        cm_dsb(); /* RM0385 3.3.7: the write must leave the core's write buffer */
-        rc = flash_wait();
-        if (rc != 0) {
-            break;
-        }
-    }
-    return flash_done(offset, len, rc);
+    return stm32_region_write(&s_region, offset, data, len);
 }
 
 const uint8_t *board_flash_ptr(uint32_t offset)
 {
     return (const uint8_t *)(uintptr_t)(FLASH_REGION_BASE + offset);
-}
-
-/* Power cuts are staged on QEMU, whose flash stand-in survives the emulator (qemu_f405.c). */
-int32_t board_flash_cut(uint32_t after, uint32_t *counted)
-{
-    (void)after;
-    *counted = 0u;
-    return -1;
-}
-
-static uint32_t s_watchdog_on;
-
-void board_watchdog_start(uint32_t timeout_ms)
-{
-    stm32_iwdg_start(timeout_ms);
-    s_watchdog_on = 1u;
-}
-
-void board_watchdog_kick(void)
-{
-    if (s_watchdog_on != 0u) {
-        stm32_iwdg_kick();
-    }
 }
 
 void board_reset(void)
@@ -356,13 +246,4 @@ void board_exit(int32_t code)
     while ((USART1_ISR & USART_ISR_TC) == 0u) {
     }
     cm_system_reset();
-}
-
-/* No separate read-only program area: a program flashed from outside goes into
- * the region's first sector (0x08040000), where the app finds it like an
- * uploaded one (tools/mcutrain/device/flash.py writes it there). */
-const uint8_t *board_program_rom(uint32_t *len)
-{
-    *len = 0u;
-    return (const uint8_t *)0;
 }

@@ -2,7 +2,12 @@
  * the UART is stdin/stdout (raw bytes, so a pipe or socket carries the link
  * protocol), the counter is CLOCK_MONOTONIC in ns, the checkpoint region is a
  * static array with NOR-flash semantics, and fatal signals are reported
- * through app_on_fault() like CPU faults on the boards. */
+ * through app_on_fault() like CPU faults on the boards.
+ *
+ * The region's sector map can be set to a real board's, so the app's flash layout
+ * (program banks, checkpoint slots) runs here on that geometry:
+ *   MCT_HOST_FLASH_SECTORS="128K,256K*3"     (DISCO-F746: chip sectors 4-7)
+ * sizes in bytes or with a K suffix, "*n" repeats; default "4K*128" (512 KB). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "board.h"
@@ -14,12 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HOST_FLASH_SIZE (512u * 1024u)
-#define HOST_FLASH_ERASE_SIZE (4u * 1024u)
+#include <stdio.h>
 
-static uint8_t s_flash[HOST_FLASH_SIZE];
+#include "flash_sectors.h"
 
-static const board_info_t s_info = {
+#define HOST_FLASH_MAX (1024u * 1024u)
+#define HOST_SECTORS_MAX 256u
+#define HOST_SECTORS_DEFAULT "4K*128"
+
+static uint8_t s_flash[HOST_FLASH_MAX];
+static uint32_t s_sector[HOST_SECTORS_MAX];
+
+static board_info_t s_info = {
     .board_id = BOARD_ID_HOST,
     .unit = BOARD_UNIT_HOST_NS,
     .tick_hz = 1000000000u,
@@ -27,8 +38,8 @@ static const board_info_t s_info = {
     .ram_base = 0u,
     .ram_size = 0u,
     .flash_base = 0u,
-    .flash_size = HOST_FLASH_SIZE,
-    .flash_erase_size = HOST_FLASH_ERASE_SIZE,
+    .flash_size = 0u,
+    .flash_sectors = 0u,
     .flash_is_ram = 1u,
     .flash_total = 0u,
 };
@@ -44,8 +55,52 @@ static void host_on_signal(int sig)
     _exit(BOARD_EXIT_FAULT);
 }
 
+/* Parses a MCT_HOST_FLASH_SECTORS spec into s_sector / s_info; 0 on success. */
+static int sectors_parse(const char *spec)
+{
+    const char *p = spec;
+    uint32_t n = 0u, total = 0u;
+    while (*p != '\0') {
+        char *end;
+        unsigned long size = strtoul(p, &end, 10), times = 1u;
+        if (end == p) {
+            return -1;
+        }
+        if (size > HOST_FLASH_MAX) {
+            return -1;
+        }
+        if (*end == 'K') {
+            size *= 1024u;
+            end += 1;
+        }
+        if (*end == '*') {
+            p = end + 1;
+            times = strtoul(p, &end, 10);
+            if (end == p) {
+                return -1;
+            }
+        }
+        if (size == 0u || size % 4u != 0u || times == 0u || times > HOST_SECTORS_MAX - n ||
+            size > HOST_FLASH_MAX || size * times > HOST_FLASH_MAX - total) {
+            return -1;
+        }
+        while (times-- > 0u) {
+            s_sector[n++] = (uint32_t)size;
+            total += (uint32_t)size;
+        }
+        p = *end == ',' ? end + 1 : end;
+        if (*end != ',' && *end != '\0') {
+            return -1;
+        }
+    }
+    s_info.flash_sectors = n;
+    s_info.flash_size = total;
+    return n == 0u ? -1 : 0;
+}
+
 void board_init(void)
 {
+    const char *spec = getenv("MCT_HOST_FLASH_SECTORS");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = host_on_signal;
@@ -55,6 +110,11 @@ void board_init(void)
     (void)sigaction(SIGILL, &sa, NULL);
     (void)sigaction(SIGFPE, &sa, NULL);
     memset(s_flash, 0xFF, sizeof s_flash);
+    if (sectors_parse(spec != NULL ? spec : HOST_SECTORS_DEFAULT) != 0) {
+        fprintf(stderr, "MCT_HOST_FLASH_SECTORS=%s: expected sizes like 128K,256K*3 (at most %u sectors, "
+                        "%u KB in all)\n", spec, HOST_SECTORS_MAX, HOST_FLASH_MAX / 1024u);
+        exit(2);
+    }
 }
 
 const board_info_t *board_info(void) { return &s_info; }
@@ -102,10 +162,15 @@ uint64_t board_cycles(void)
 void board_stack_paint(void) {}
 uint32_t board_stack_peak_bytes(void) { return 0u; }
 
+uint32_t board_flash_sector_size(uint32_t index)
+{
+    return index < s_info.flash_sectors ? s_sector[index] : 0u;
+}
+
 int32_t board_flash_erase(uint32_t offset, uint32_t len)
 {
-    if (offset % HOST_FLASH_ERASE_SIZE != 0u || len % HOST_FLASH_ERASE_SIZE != 0u ||
-        offset > HOST_FLASH_SIZE || len > HOST_FLASH_SIZE - offset) {
+    uint32_t first, count;
+    if (!board_sector_range(offset, len, &first, &count)) {
         return -1;
     }
     memset(s_flash + offset, 0xFF, len);
@@ -116,8 +181,8 @@ int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
 {
     const uint8_t *src = (const uint8_t *)data;
     uint32_t i;
-    if ((offset & 3u) != 0u || (len & 3u) != 0u || offset > HOST_FLASH_SIZE ||
-        len > HOST_FLASH_SIZE - offset) {
+    if ((offset & 3u) != 0u || (len & 3u) != 0u || offset > s_info.flash_size ||
+        len > s_info.flash_size - offset) {
         return -1;
     }
     for (i = 0u; i < len; ++i) {

@@ -28,6 +28,7 @@
  */
 #include "board.h"
 #include "startup/cortexm.h"
+#include "flash_sectors.h"
 #include "startup/stm32_common.h"
 
 #include <string.h>
@@ -44,10 +45,10 @@
 #define USART_CR1_UE (1u << 13)
 
 #define QEMU_F405_CORE_HZ 168000000u
-/* Erase unit of the stand-in region. The F405's smallest sectors are 16 KB, but 64 KB of those
+/* Erase sector of the stand-in region. The F405's smallest sectors are 16 KB, but 64 KB of those
  * cannot hold two program banks and two checkpoint slots of 24 KB (flash_layout.h): 8 x 8 KB
- * can (banks 8 + 8 KB, slots 3 units each). */
-#define FAKE_FLASH_ERASE_SIZE (8u * 1024u)
+ * can (banks 8 + 8 KB, slots 3 sectors each). */
+#define FAKE_FLASH_SECTOR_SIZE (8u * 1024u)
 
 /* From linker/qemu_f405.ld. */
 extern uint32_t _fake_flash_start[], _fake_flash_end[];
@@ -97,7 +98,7 @@ void board_init(void)
     s_info.ram_size = (uint32_t)((uintptr_t)_ram_end - (uintptr_t)_ram_start);
     s_info.flash_base = FAKE_FLASH_BASE;
     s_info.flash_size = FAKE_FLASH_SIZE;
-    s_info.flash_erase_size = FAKE_FLASH_ERASE_SIZE;
+    s_info.flash_sectors = FAKE_FLASH_SIZE / FAKE_FLASH_SECTOR_SIZE;
     s_info.flash_is_ram = 1u;
     s_info.flash_total = 1024u * 1024u;
     /* A new emulator process starts with zeroed RAM: the region comes from the host file, or
@@ -232,7 +233,7 @@ static void flash_backing_init(int power_on)
         }
         /* A file of the wrong size or unreadable: treated as an erased chip, rewritten whole. */
     }
-    (void)board_flash_erase(0u, FAKE_FLASH_SIZE - FAKE_FLASH_SIZE % FAKE_FLASH_ERASE_SIZE);
+    (void)board_flash_erase(0u, s_info.flash_sectors * FAKE_FLASH_SECTOR_SIZE);
 }
 
 /* How many of the next `len` changed bytes happen before the armed cut; *cut = 1 when the
@@ -257,10 +258,9 @@ static void power_cut(void)
 
 int32_t board_flash_erase(uint32_t offset, uint32_t len)
 {
-    uint32_t n;
+    uint32_t n, first, count;
     int cut;
-    if (offset % FAKE_FLASH_ERASE_SIZE != 0u || len % FAKE_FLASH_ERASE_SIZE != 0u ||
-        offset > FAKE_FLASH_SIZE || len > FAKE_FLASH_SIZE - offset) {
+    if (!board_sector_range(offset, len, &first, &count)) {
         return -1;
     }
     /* Back to front, so that an erase cut short leaves the start of the unit (where the app's
@@ -302,6 +302,11 @@ int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
 const uint8_t *board_flash_ptr(uint32_t offset)
 {
     return (const uint8_t *)(uintptr_t)(FAKE_FLASH_BASE + offset);
+}
+
+uint32_t board_flash_sector_size(uint32_t index)
+{
+    return index < s_info.flash_sectors ? FAKE_FLASH_SECTOR_SIZE : 0u;
 }
 
 int32_t board_flash_cut(uint32_t after, uint32_t *counted)

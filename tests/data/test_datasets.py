@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from mcutrain.data import datasets, photos
 from mcutrain.data.quantize import dequantize, quantize, to_model_input
+from mcutrain.paths import MODELS, shared_data
+from mcutrain.tflite_import import load_tflite
 
 
 def test_split_is_disjoint_by_image_and_balanced() -> None:
@@ -37,7 +41,7 @@ def test_person_task_shapes(size: int, channels: int) -> None:
     s = datasets.person_task("test", size, channels)
     assert s.images.shape == (60, size, size, channels) and s.images.dtype == np.float32
     assert s.labels.dtype == np.int64 and s.images.min() >= 0.0 and s.images.max() <= 1.0
-    q = s.to_int8(1 / 255, -128)
+    q = s.to_int8()
     assert q.shape == s.images.shape and q.dtype == np.int8
 
 
@@ -52,24 +56,33 @@ def test_hard_negatives_are_seeded_photo_crops() -> None:
 
 def test_to_model_input_pixel_minus_128() -> None:
     px = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    q = to_model_input(px, 1 / 255, -128, (1, 16, 16, 1))
+    q = to_model_input(px, (1, 16, 16, 1))
     assert q.shape == (1, 16, 16, 1) and q.dtype == np.int8
     assert np.array_equal(q.reshape(-1).astype(int), np.arange(256) - 128)
+    # floats in [0, 1] give the same bytes as their uint8 pixels
+    assert np.array_equal(to_model_input(px / 255.0, (16, 16, 1)), q.reshape(16, 16, 1))
 
 
-def test_to_model_input_general_scale_and_zero_point() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.random((8, 8, 3)).astype(np.float32)
-    scale, zp = 0.0078431, -1
-    q = to_model_input(x, scale, zp, (8, 8, 3))
-    assert np.array_equal(q, np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8))
-    assert np.abs(dequantize(q, scale, zp) - x).max() <= scale / 2 + 1e-6
+@pytest.mark.parametrize(
+    ("model", "lo", "hi"),
+    [
+        (MODELS / "mcunet_s_person_96x96x1.tflite", 0.0, 1.0),
+        (shared_data() / "tflm_person_detection/person_detect.tflite", -1.0, 1.0),
+    ],
+)
+def test_to_model_input_spans_each_models_real_input_range(model: Path, lo: float, hi: float) -> None:
+    """Black and white pixels land on the ends of the real range the model's input quantization stands for
+    (read from the .tflite file), so one conversion serves our models and TFLM's."""
+    t = (g := load_tflite(model)).tensors[g.inputs[0]]
+    q = to_model_input(np.array([[0.0, 1.0]]), (1, 2, 1))
+    real = dequantize(q, t.scale, t.zero_point).reshape(-1)
+    assert abs(real[0] - lo) <= t.scale and abs(real[1] - hi) <= t.scale
 
 
 def test_to_model_input_resizes_and_converts_channels() -> None:
     rgb = np.zeros((40, 50, 3), np.uint8)
     rgb[..., 1] = 255
-    q = to_model_input(rgb, 1 / 255, -128, (1, 96, 96, 1))
+    q = to_model_input(rgb, (1, 96, 96, 1))
     assert q.shape == (1, 96, 96, 1)
     assert np.all(q == np.int8(round(0.587 * 255) - 128))
 

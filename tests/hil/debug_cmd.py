@@ -31,7 +31,7 @@ class Counters:
     board_id: int
     flash_base: int
     flash_size: int
-    flash_erase_size: int
+    flash_sectors: int
     flash_is_ram: int
 
 

@@ -1,5 +1,6 @@
 """Boot, link and fault handling of the firmware skeleton, on QEMU (default) or a real board
-(--port/--board, see tests/conftest.py); plus build and memory-layout checks of both boards."""
+(--port/--board, see tests/conftest.py); plus build and memory-layout checks of every board
+(mcutrain.boards)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import debug_cmd as dbg  # noqa: E402
 
+from mcutrain import boards  # noqa: E402
 from mcutrain.device.link import DeviceFaultError, Link  # noqa: E402
 from mcutrain.device.protocol import (  # noqa: E402
     PROTO_VERSION,
@@ -26,12 +28,7 @@ from mcutrain.device.protocol import (  # noqa: E402
 )
 
 FW_VERSION = (0, 1, 0)
-RAM_SIZE = {"qemu_f405": 128 * 1024, "disco_f746": 320 * 1024}  # as linked (QEMU: see qemu_f405.ld)
-CPU_HZ = {"qemu_f405": 168_000_000, "disco_f746": 16_000_000}
-# Code flash as linked; the rest is the program area (QEMU, read-only) or the program/checkpoint
-# region (DISCO), see firmware/board/linker/.
-FLASH_CODE = {"qemu_f405": (0x0800_0000, 512 * 1024), "disco_f746": (0x0800_0000, 256 * 1024)}
-RAM_TOP = {"qemu_f405": 0x2002_0000, "disco_f746": 0x2005_0000}
+ENVS = [b.env for b in boards.BOARDS.values()]
 CFSR_UNDEFINSTR = 1 << 16
 CFSR_PRECISERR = 1 << 9
 CFSR_BFARVALID = 1 << 15
@@ -68,10 +65,11 @@ def test_info_fields(board: Link, board_name: str) -> None:
     assert info.proto_version == PROTO_VERSION
     assert info.fw_version == FW_VERSION
     assert info.board == board_name
-    assert info.cpu_hz == CPU_HZ[board_name] or (board_name == "disco_f746" and info.cpu_hz == 216_000_000)
-    assert info.sram_bytes == RAM_SIZE[board_name]
-    assert info.flash_bytes == 1024 * 1024
-    assert 0 < info.program_capacity <= 512 * 1024
+    b = boards.board(board_name)
+    assert info.cpu_hz in (b.cpu_hz, b.fast_cpu_hz)  # default build, or built with b.fast_flag
+    assert info.sram_bytes == b.ram_size  # as linked (QEMU: see qemu_f405.ld)
+    assert info.flash_bytes == b.flash_total
+    assert 0 < info.program_capacity <= b.program_area_bytes
 
 
 @hil
@@ -98,7 +96,7 @@ def test_stack_peak_measured(board: Link, board_name: str) -> None:
     c = counters(board)
     # Main loop + link + a DEBUG handler: some hundreds of bytes, far from the RAM size.
     assert 64 < c.stack_peak < 8 * 1024, c.stack_peak
-    assert c.flash_size > 0 and c.flash_size % c.flash_erase_size == 0
+    assert c.flash_size > 0 and c.flash_sectors >= 3  # a program area and two checkpoint slots
 
 
 @hil
@@ -195,30 +193,38 @@ def _section_addr(elf: Path, name: str) -> int:
 
 @pytest.fixture(scope="module")
 def elves() -> dict[str, Path]:
-    """Both offline environments, built once (platformio.ini: -std=c99 -Wall -Wextra -Werror)."""
+    """Each board's offline environment, built once when a test first asks (platformio.ini: -std=c99 -Wall
+    -Wextra -Werror), so one board that fails to build fails only its own tests."""
     from mcutrain.build import build
 
-    return {env: build(env, quiet=True) for env in ("qemu_f405", "disco_f746")}
+    class Built(dict[str, Path]):
+        def __missing__(self, env: str) -> Path:
+            self[env] = build(env, quiet=True)
+            return self[env]
+
+    return Built()
 
 
-@pytest.mark.parametrize("env", ["qemu_f405", "disco_f746"])
+@pytest.mark.parametrize("env", ENVS)
 def test_firmware_builds_and_fits(env: str, elves: dict[str, Path]) -> None:
     from mcutrain.build import elf_size
 
+    b = boards.board(env)
     s = elf_size(elves[env])
     print(f"\n{env}: text={s.text} data={s.data} bss={s.bss}")
-    assert s.flash <= FLASH_CODE[env][1]
-    assert s.ram + 8 * 1024 <= RAM_SIZE[env]  # the link also enforces MIN_STACK_SIZE
+    assert s.flash <= b.code_size  # code flash as linked; the program/checkpoint region follows it
+    assert s.ram + 8 * 1024 <= b.ram_size  # the link also enforces MIN_STACK_SIZE
 
 
-@pytest.mark.parametrize("env", ["qemu_f405", "disco_f746"])
+@pytest.mark.parametrize("env", ENVS)
 def test_vector_table_layout(env: str, elves: dict[str, Path]) -> None:
     elf = elves[env]
     sp, reset = _vectors(elf)
     syms = _symbols(elf)
-    base, size = FLASH_CODE[env]
+    b = boards.board(env)
+    base, size = b.code_base, b.code_size
     assert _section_addr(elf, ".isr_vector") == base
-    assert sp == RAM_TOP[env] == syms["_estack"], hex(sp)
+    assert sp == b.ram_top == syms["_estack"], hex(sp)
     assert reset & 1, "reset vector must have the Thumb bit set"
     assert base <= reset < base + size
     assert reset & ~1 == syms["Reset_Handler"]

@@ -130,7 +130,7 @@ def test_checkpoint_is_old_or_new_after_power_cut(firmware_elf: Path | None, tmp
     q, dev = _boot(firmware_elf, blob, base)
     with dev:
         c = dbg.unpack_counters(dev.link.request(Cmd.DEBUG, dbg.counters_request()))
-        assert (c.flash_size, c.flash_erase_size) == (FLASH_REGION_SIZE, UNIT)  # the layout above
+        assert (c.flash_size, c.flash_sectors) == (FLASH_REGION_SIZE, FLASH_REGION_SIZE // UNIT)  # the layout above
         _train(dev, samples[0])
         dev.checkpoint()
         _train(dev, samples[1])

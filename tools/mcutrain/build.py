@@ -5,7 +5,7 @@ registry, so `seed_core_dir()` builds that package from the `scons` already inst
 (a launcher plus the metadata PlatformIO checks) inside a project-local core dir, `.pio-core`.
 Nothing is read from or written to the user's ~/.platformio.
 
-    python -m mcutrain.build qemu_f405 disco_f746
+    python -m mcutrain.build qemu_f405 disco_f746 nucleo_f412zg
 """
 
 from __future__ import annotations
@@ -23,20 +23,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcutrain import boards
 from mcutrain.paths import FIRMWARE, ROOT
 
 CORE_DIR = ROOT / ".pio-core"
 BUILD_DIR = ROOT / ".pio" / "build"
-ENVS = ("qemu_f405", "disco_f746")
+# The offline PlatformIO environments, one per board (mcutrain.boards).
+ENVS = tuple(b.env for b in boards.BOARDS.values())
 # User-facing board names (as in `--board`) -> offline PlatformIO environment.
-BOARDS = {"qemu_f405": "qemu_f405", "disco_f746ng": "disco_f746", "disco_f746": "disco_f746"}
+BOARDS = {name: b.env for b in boards.BOARDS.values() for name in b.names}
 
 
 def env_for_board(board: str) -> str:
     try:
-        return BOARDS[board]
-    except KeyError:
-        raise BuildError(f"unknown board {board!r}; known: {', '.join(BOARDS)}") from None
+        return boards.board(board).env
+    except boards.BoardError as e:
+        raise BuildError(str(e)) from None
 
 # PlatformIO pins the core package by a semver range of its own version scheme; 6.1 and 6.2 both
 # ask for "~4.41101.0" (platformio/dependencies.py), read at runtime so an upgrade is not silent.

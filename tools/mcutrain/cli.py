@@ -17,9 +17,15 @@ def _targets_help() -> str:
     return "host (engine built for this machine), qemu (emulated STM32F405), or a serial port of a real board"
 
 
+def _boards_help() -> str:
+    from .boards import help_names
+
+    return help_names()
+
+
 def _add_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the firmware for a board and print its size")
-    p.add_argument("--board", default="qemu_f405")
+    p.add_argument("--board", default="qemu_f405", help=_boards_help())
 
     def run(a: argparse.Namespace) -> int:
         from .build import BuildError, build, env_for_board
@@ -118,7 +124,7 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
                    "(default: the model's shipped scheme that fits the board)")
     p.add_argument("--data", default=None, help="image folder, one subfolder per class (default: packaged task)")
     p.add_argument("--target", default="qemu", help=_targets_help())
-    p.add_argument("--board", default="qemu_f405", help="board behind --target PORT: disco_f746ng | qemu_f405")
+    p.add_argument("--board", default="qemu_f405", help=f"board behind --target PORT: {_boards_help()}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", default="int", choices=("fp32", "int"), help="gradient arithmetic")
     p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (QAS-scaled)")
@@ -180,7 +186,7 @@ def _add_flash(sub: argparse._SubParsersAction) -> None:
 def _add_monitor(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("monitor", help="serial monitor: decode frames, show log lines, events and stats")
     p.add_argument("--target", default="qemu", help="qemu (boots a fresh emulated board) or a serial port")
-    p.add_argument("--board", default="qemu_f405", help="board behind --target PORT (informational)")
+    p.add_argument("--board", default="qemu_f405", help=f"board behind --target PORT (informational): {_boards_help()}")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between stats lines")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
 

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .boards import Board, BoardError, board
 from .paths import MODELS, ROOT
 
 DEFAULT_MODEL = MODELS / "mcunet_s_person_96x96x1.tflite"
-# APP_ARENA_BYTES of each firmware build (platformio.ini): the budget the schedule must fit.
-BOARD_ARENA_BYTES = {"qemu_f405": 114_688, "disco_f746ng": 294_912, "disco_f746": 294_912}
 HOST_ARENA_BYTES = 256 * 1024
-# Learned state a checkpoint slot holds (APP_CHECKPOINT_SLOT_BYTES, less its 32-byte header; docs/protocol.md).
-BOARD_CHECKPOINT_BYTES = {"qemu_f405": 24 * 1024 - 32, "disco_f746ng": 256 * 1024 - 32, "disco_f746": 256 * 1024 - 32}
 
 
 class TrainCmdError(Exception):
@@ -90,13 +87,23 @@ def _open_target(target: str, blob: bytes) -> Any:
     return dev
 
 
+def board_for(a: TrainArgs) -> Board:
+    """The board behind the target: the emulated one for `qemu`, else --board."""
+    try:
+        return board("qemu_f405" if a.target == "qemu" else a.board)
+    except BoardError as e:
+        raise TrainCmdError(str(e)) from None
+
+
 def arena_for(a: TrainArgs) -> int:
+    """The budget the schedule must fit: APP_ARENA_BYTES of the board's firmware build."""
     if a.target == "host":
         return HOST_ARENA_BYTES
-    board = "qemu_f405" if a.target == "qemu" else a.board
-    if board not in BOARD_ARENA_BYTES:
-        raise TrainCmdError(f"unknown board {board!r}; known: {', '.join(BOARD_ARENA_BYTES)}")
-    return BOARD_ARENA_BYTES[board]
+    b = board_for(a)
+    try:
+        return b.arena_bytes
+    except (BoardError, OSError, ValueError) as e:
+        raise TrainCmdError(f"{b.name}: {e}") from None
 
 
 def prepare(a: TrainArgs) -> Prepared:
@@ -130,7 +137,7 @@ def prepare(a: TrainArgs) -> Prepared:
         if a.scheme is None and a.target != "host":
             # The largest shipped scheme whose learned state also fits a checkpoint slot of the board, so
             # what the device learns can be saved.
-            slot = BOARD_CHECKPOINT_BYTES.get("qemu_f405" if a.target == "qemu" else a.board, 0)
+            slot = board_for(a).checkpoint_state_bytes
             for candidate in shipped_schemes(model, arena):
                 result = compile_model(graph, candidate, budget, a.mode)
                 program = emit_training(result, cfg)
@@ -148,13 +155,13 @@ def run_flash(a: TrainArgs) -> int:
 
     On the emulated board nothing persists between runs: the image is checked by booting it once, and
     `train` boots it again with the program in flash."""
-    from .build import BuildError, build, env_for_board
+    from .build import BuildError, build
     from .device.flash import FlashError, flash
 
     prep = prepare(a)
     print(prep.describe(a.mode, a.target), file=sys.stderr)
     try:
-        elf = build(env_for_board("qemu_f405" if a.target == "qemu" else a.board))
+        elf = build(board_for(a).env)
         if a.target == "qemu":
             from .device.client import DeviceTarget, program_model_id
 
@@ -164,7 +171,7 @@ def run_flash(a: TrainArgs) -> int:
                 print(f"{dev.board}: firmware and program ({len(prep.program.blob):,} B) boot; model id "
                       f"0x{dev.model_id:08x}; arena {dev.info().arena_bytes:,} B")
             return 0
-        done = flash(env_for_board(a.board), elf, prep.program.blob)
+        done = flash(board_for(a).name, elf, prep.program.blob)
     except (BuildError, FlashError) as e:
         raise TrainCmdError(str(e).splitlines()[0]) from None
     print(f"{done.board}: flashed firmware and program with {done.tool}")

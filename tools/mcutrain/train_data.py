@@ -11,19 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data.augment import stream as augmented_stream
-from .data.imageops import resize
+from .data.quantize import to_model_input
 from .ir import Graph
 
 HELDOUT_HARD_NEGATIVES = 10
-
-
-def to_input(img01: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """One image (floats in [0, 1]) -> the int8 input tensor the way TFLite Micro's camera examples feed int8
-    image models: the uint8 pixel minus 128. It spans the whole int8 range whatever real range the model's
-    input quantization stands for ([0, 1] for the models in models/, [-1, 1] for TFLM's person detection)."""
-    h, w, c = shape[-3:]
-    x = resize(img01, (h, w), c)
-    return (np.clip(np.round(x * 255.0), 0, 255).astype(np.int16) - 128).astype(np.int8).reshape(shape)
 TRAIN_HARD_NEGATIVES = 30
 
 
@@ -41,7 +32,7 @@ class TaskData:
 
     def stream(self, seed: int) -> Iterator[tuple[np.ndarray, int]]:
         for img, label in augmented_stream(self.train_images, self.train_labels, seed):
-            yield to_input(img, self.input_shape), label
+            yield to_model_input(img, self.input_shape), label
 
 
 def _input_geometry(g: Graph) -> tuple[tuple[int, ...], int, int, float, int]:
@@ -71,7 +62,7 @@ def load_task(g: Graph, data_dir: str | None, seed: int) -> TaskData:
         test, train = order[:n_test], order[n_test:]
         xs, ys, txs, tys = images[train], labels[train], images[test], labels[test]
         name = f"folder {data_dir}"
-    heldout = np.stack([to_input(im, tuple(shape)) for im in txs])
+    heldout = np.stack([to_model_input(im, tuple(shape)) for im in txs])
     return TaskData(name, classes, xs, ys, heldout, tys, tuple(shape), scale, zp)
 
 
@@ -87,10 +78,10 @@ def camera_stream(spec: str, shape: tuple[int, ...], label: str, every: int = 5)
 
         with KeyLabel().listening() as keys:
             for small, _full in frames(spec, size=h, channels=c, every=every):
-                yield to_input(small, shape), keys.current
+                yield to_model_input(small, shape), keys.current
         return
     teacher = HogTeacher() if label == "teacher" else None
     fixed = None if teacher else int(label)
     for small, full in frames(spec, size=h, channels=c, every=every):
         y = teacher(full) if teacher is not None else fixed
-        yield to_input(small, shape), int(y)
+        yield to_model_input(small, shape), int(y)

@@ -24,12 +24,15 @@
 #define RCC_CSR_WWDGRSTF (1u << 30)
 #define RCC_AHB1ENR_GPIOAEN (1u << 0)
 #define RCC_AHB1ENR_GPIOBEN (1u << 1)
+#define RCC_AHB1ENR_GPIODEN (1u << 3)
+#define RCC_APB1ENR_USART3EN (1u << 18)
 #define RCC_APB1ENR_PWREN (1u << 28)
 #define RCC_APB2ENR_USART1EN (1u << 4)
 
 /* GPIO port registers (port base + offset) */
 #define GPIOA_BASE 0x40020000u
 #define GPIOB_BASE 0x40020400u
+#define GPIOD_BASE 0x40020C00u
 #define GPIO_MODER(port) REG32((port) + 0x00u)
 #define GPIO_OSPEEDR(port) REG32((port) + 0x08u)
 #define GPIO_PUPDR(port) REG32((port) + 0x0Cu)

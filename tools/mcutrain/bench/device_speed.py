@@ -11,15 +11,14 @@ estimate: QEMU counts instructions, not cycles (no caches, wait states or dual i
 
 from __future__ import annotations
 
-import re
 import statistics
 from pathlib import Path
 from typing import Any
 
+from ..boards import PLATFORMIO_INI, build_flags
 from ..compiler.compile import CompileResult, compile_model
 from ..compiler.emit_train import TrainConfig, emit_training
 from ..ir import Graph, Op
-from ..paths import ROOT
 from .memory import LR, PROJECT, SEED, BenchModel, sample_inputs, training_graph
 
 M7_HZ = 216e6
@@ -27,22 +26,9 @@ ESTIMATE = "estimate: QEMU counts instructions, not cycles"
 SAMPLES = 3
 
 
-def default_kernels(ini: Path = ROOT / "platformio.ini") -> str:
+def default_kernels(ini: Path = PLATFORMIO_INI) -> str:
     """'optimised' when the qemu_f405 environment builds with -DMCT_USE_ARM_OPS, else 'reference'."""
-    import configparser
-
-    cfg = configparser.ConfigParser(interpolation=None)
-    cfg.read(ini)
-
-    def expand(value: str, depth: int = 0) -> str:  # PlatformIO's ${section.option} references
-        def sub(m: re.Match[str]) -> str:
-            section, option = m.group(1).rsplit(".", 1)
-            return expand(cfg.get(section, option, fallback=""), depth + 1) if depth < 8 else ""
-
-        return re.sub(r"\$\{([^}]+)\}", sub, value)
-
-    flags = expand(cfg.get("env:qemu_f405", "build_flags", fallback=""))
-    return "optimised" if "MCT_USE_ARM_OPS" in flags else "reference"
+    return "optimised" if "-DMCT_USE_ARM_OPS" in build_flags("qemu_f405", ini) else "reference"
 
 
 def op_macs(g: Graph, op: Op) -> int:

@@ -30,8 +30,8 @@ class Split:
     labels: np.ndarray
     source: tuple[str, ...]
 
-    def to_int8(self, scale: float, zero_point: int) -> np.ndarray:
-        return batch_to_model_input(self.images, scale, zero_point, self.images.shape[1:])
+    def to_int8(self) -> np.ndarray:
+        return batch_to_model_input(self.images, self.images.shape[1:])
 
 
 def lfw_raw() -> tuple[np.ndarray, np.ndarray]:

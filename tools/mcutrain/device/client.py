@@ -90,16 +90,19 @@ class DeviceTarget:
         return cls._booted(board.port, owner=board)
 
     @classmethod
-    def host_build(cls, exe: str | Path | None = None) -> DeviceTarget:
+    def host_build(cls, exe: str | Path | None = None, *, flash_sectors: str | None = None) -> DeviceTarget:
         """The firmware built for the host (board/host.c: the link on stdin/stdout) as a child
-        process: the same app and engine C code, compiled for this machine."""
+        process: the same app and engine C code, compiled for this machine.
+        flash_sectors: the flash region's sector map, e.g. "128K,256K*3" (a real board's; see
+        board/host.c MCT_HOST_FLASH_SECTORS), None: the host default."""
         if exe is None:
             import tempfile
 
             from mcutrain.build import build_host
 
             exe = build_host(Path(tempfile.mkdtemp(prefix="mcutrain-host-fw-")) / "firmware")
-        port = ProcessPort([str(exe)])
+        env = None if flash_sectors is None else {**os.environ, "MCT_HOST_FLASH_SECTORS": flash_sectors}
+        port = ProcessPort([str(exe)], env=env)
         return cls._booted(port, owner=port)
 
     @classmethod
@@ -273,8 +276,8 @@ class DeviceTarget:
 class ProcessPort:
     """A pyserial-like port over a child process's stdin/stdout."""
 
-    def __init__(self, argv: list[str]) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.timeout: float | None = 0.01
         self.name = f"{Path(argv[0]).name}[{self.proc.pid}]"
 

@@ -1,13 +1,14 @@
 """Put the firmware (and optionally a compiled program) on a board.
 
-    python -m mcutrain.device.flash disco_f746 --program person.mctp     # real board
+    python -m mcutrain.device.flash disco_f746ng --program person.mctp     # real board
     flash("qemu_f405", program=blob)  ->  Flashed(tool="qemu", preload={0x08080000: blob})
 
-Where a program goes (firmware/board/linker/*.ld, firmware/app/program_store.h):
+Where a program goes (mcutrain.boards: Board.program_addr, max_program_bytes):
 - qemu_f405: the read-only program area at 0x08080000 (upper half of the 1 MB flash), as a raw
   blob. QEMU's guest cannot write flash, so the host preloads it (`QemuBoard(preload=...)`).
-- disco_f746: the first sector (0x08040000) of the program/checkpoint region, as an upload
-  record (16-byte header + blob), exactly what LOAD would have written there.
+- disco_f746, nucleo_f412zg: the start of the program/checkpoint region (0x08020000), as an
+  upload record (16-byte header + blob), exactly what LOAD would have written there; it may span
+  the whole program area before the checkpoint slots.
 
 Real boards: openocd, st-flash or pyocd, whichever is installed (in that order unless `tool` is
 given). Errors are one line: no tool installed, or the probe/board not found.
@@ -25,16 +26,12 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROGRAM_ROM_ADDR = 0x0808_0000  # qemu_f405.ld PROGROM
-PROGRAM_ROM_SIZE = 512 * 1024
-DISCO_PROGRAM_ADDR = 0x0804_0000  # disco_f746.ld: region start = program bank (sector 5)
-DISCO_PROGRAM_SIZE = 256 * 1024
-RECORD_MAGIC = 0x5354_434D  # "MCTS", program_store.h
-FLASH_BASE = 0x0800_0000
+from mcutrain import boards
+from mcutrain.boards import Board
 
-# openocd board script, pyocd target name per board
-_OPENOCD_CFG = {"disco_f746": "board/stm32f7discovery.cfg"}
-_PYOCD_TARGET = {"disco_f746": "stm32f746ng"}
+# qemu_f405.ld PROGROM, where QemuBoard preloads a program (names kept for existing callers)
+PROGRAM_ROM_ADDR, PROGRAM_ROM_SIZE = boards.BOARDS["qemu_f405"].program_rom or (0, 0)
+RECORD_MAGIC = 0x5354_434D  # "MCTS", program_store.h
 TOOLS = ("openocd", "st-flash", "pyocd")
 
 
@@ -54,20 +51,23 @@ def program_record(blob: bytes, seq: int = 1) -> bytes:
     return struct.pack("<IIII", RECORD_MAGIC, seq, len(blob), zlib.crc32(blob)) + blob
 
 
+def _board(name: str) -> Board:
+    try:
+        return boards.board(name)
+    except boards.BoardError as e:
+        raise FlashError(str(e)) from None
+
+
 def program_image(board: str, blob: bytes) -> tuple[int, bytes]:
     """(address, bytes) that put `blob` where the firmware of `board` looks for a flashed program."""
+    b = _board(board)
     if blob[:4] != b"MCTP":
         raise FlashError("not a compiled program (no MCTP magic); compile the model first")
-    if board == "qemu_f405":
-        if len(blob) > PROGRAM_ROM_SIZE:
-            raise FlashError(f"program of {len(blob)} bytes exceeds the {PROGRAM_ROM_SIZE}-byte program area")
-        return PROGRAM_ROM_ADDR, blob
-    if board == "disco_f746":
-        rec = program_record(blob)
-        if len(rec) > DISCO_PROGRAM_SIZE:
-            raise FlashError(f"program of {len(blob)} bytes exceeds the {DISCO_PROGRAM_SIZE - 16}-byte program bank")
-        return DISCO_PROGRAM_ADDR, rec
-    raise FlashError(f"unknown board '{board}'; known: qemu_f405, disco_f746")
+    if len(blob) > b.max_program_bytes:
+        raise FlashError(
+            f"program of {len(blob)} bytes exceeds the {b.max_program_bytes}-byte limit of the {b.name} program area"
+        )
+    return b.program_addr, (program_record(blob) if b.flasher_writes_program else blob)
 
 
 def qemu_preload(blob: bytes) -> dict[int, bytes]:
@@ -89,10 +89,11 @@ def _elf_to_bin(elf: Path, out: Path) -> Path:
 
 
 def _commands(tool: str, board: str, fw_bin: Path, prog: tuple[int, Path] | None) -> list[list[str]]:
-    images = [(FLASH_BASE, fw_bin)] + ([prog] if prog else [])
+    b = _board(board)
+    images = [(b.code_base, fw_bin)] + ([prog] if prog else [])
     if tool == "openocd":
         script = [f"program {p} 0x{a:08x} verify" for a, p in images] + ["reset run", "exit"]
-        cmd = ["openocd", "-f", _OPENOCD_CFG[board]]
+        cmd = ["openocd", "-f", str(b.openocd_cfg)]
         for line in ["init", *script]:
             cmd += ["-c", line]
         return [cmd]
@@ -104,7 +105,7 @@ def _commands(tool: str, board: str, fw_bin: Path, prog: tuple[int, Path] | None
         ]
     if tool == "pyocd":
         return [
-            ["pyocd", "flash", "-t", _PYOCD_TARGET[board], "--base-address", f"0x{a:08x}", str(p)] for a, p in images
+            ["pyocd", "flash", "-t", str(b.pyocd_target), "--base-address", f"0x{a:08x}", str(p)] for a, p in images
         ]
     raise FlashError(f"unknown flash tool '{tool}'; known: {', '.join(TOOLS)}")
 
@@ -124,11 +125,10 @@ def flash(
 
     qemu_f405: nothing is written; returns the preload map for QemuBoard (tool "qemu").
     """
-    prog_img = program_image(board, program) if program is not None else None
-    if board == "qemu_f405":
-        return Flashed(board, "qemu", dict([prog_img]) if prog_img else {})
-    if board not in _OPENOCD_CFG:
-        raise FlashError(f"unknown board '{board}'; known: qemu_f405, disco_f746")
+    b = _board(board)
+    prog_img = program_image(b.name, program) if program is not None else None
+    if b.emulated:
+        return Flashed(b.name, "qemu", dict([prog_img]) if prog_img else {})
     if tool is None:
         tools = available_tools()
         if not tools:
@@ -139,7 +139,7 @@ def flash(
     if elf is None:
         from mcutrain.build import build
 
-        elf = build(board, quiet=True)
+        elf = build(b.env, quiet=True)
     with tempfile.TemporaryDirectory(prefix="mcutrain-flash-") as tmp:
         fw_bin = _elf_to_bin(Path(elf), Path(tmp) / "firmware.bin")
         prog = None
@@ -147,20 +147,20 @@ def flash(
             ppath = Path(tmp) / "program.bin"
             ppath.write_bytes(prog_img[1])
             prog = (prog_img[0], ppath)
-        for cmd in _commands(tool, board, fw_bin, prog):
+        for cmd in _commands(tool, b.name, fw_bin, prog):
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 out = (r.stderr + r.stdout).strip().splitlines()
                 last = out[-1] if out else f"exit status {r.returncode}"
                 if any(k in (r.stderr + r.stdout).lower() for k in _UNPLUGGED):
-                    raise FlashError(f"{tool}: no {board} board found: is it plugged in (USB ST-LINK)? ({last})")
+                    raise FlashError(f"{tool}: no {b.name} board found: is it plugged in (USB ST-LINK)? ({last})")
                 raise FlashError(f"{tool} failed: {last}")
-    return Flashed(board, tool)
+    return Flashed(b.name, tool)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("board", choices=["disco_f746", "qemu_f405"])
+    ap.add_argument("board", choices=boards.names())
     ap.add_argument("--elf", type=Path, help="firmware ELF (default: build it)")
     ap.add_argument("--program", type=Path, help="compiled program blob (.mctp) to put in flash too")
     ap.add_argument("--tool", choices=TOOLS, help="default: the first installed of " + ", ".join(TOOLS))

@@ -17,6 +17,11 @@ the top 64 KB of SRAM and writes every erase/program through to a host file by s
 staged power cut) is exactly what the next one boots with. Without `flash_file` every board gets an
 erased file of its own in its temp dir.
 
+A real serial device instead: `QemuBoard(elf, serial="pty")` puts USART1 on a pseudo-terminal
+(`q.pty_path`, e.g. /dev/pts/3) that pyserial opens exactly like a board's /dev/ttyACM0; the guest
+starts at once and, as on a board nobody listens to yet, what it sends before the port is opened
+is lost. This is how the real-board paths (`--port`) run in CI.
+
 Instruction counting: `-icount shift=0` makes virtual time advance 1 ns per guest instruction, so
 counts are deterministic; the firmware's counter is SysTick at 168 MHz of that clock
 (instructions = ticks / 0.168, see `ticks_to_instructions`).
@@ -177,11 +182,16 @@ class QemuBoard:
         extra_args: Sequence[str] = (),
         read_timeout: float = 0.01,
         start_timeout: float = 10.0,
+        serial: str = "socket",
     ) -> None:
         """preload: {address: bytes} put into guest memory before boot (e.g. a program into the
         ROM flash, which the firmware itself cannot write under QEMU).
         flash_file: host file holding the board's flash region (created erased if missing); reuse
-        it to boot a later emulator with what this one wrote."""
+        it to boot a later emulator with what this one wrote.
+        serial: "socket" (self.port, connected before the guest starts) or "pty" (self.pty_path,
+        a tty device for whoever opens it, as a real board's port)."""
+        if serial not in ("socket", "pty"):
+            raise QemuError(f"serial must be 'socket' or 'pty', not {serial!r}")
         self.elf = Path(elf)
         if not self.elf.is_file():
             raise QemuError(f"no firmware image at {self.elf}")
@@ -194,20 +204,22 @@ class QemuBoard:
         self.read_timeout = read_timeout
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
-        self.port: Any = None  # SocketPort (serial.Serial-like)
+        self.serial = serial
+        self.port: Any = None  # SocketPort (serial.Serial-like); None with serial="pty"
+        self.pty_path: str | None = None  # serial="pty": the tty device of USART1
         self.tcp_port: int | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._stderr: Any = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def command(self, listen_fd: int) -> list[str]:
+    def command(self, listen_fd: int | None) -> list[str]:
         cmd = [
             QEMU, "-M", MACHINE, "-display", "none", "-monitor", "none",
             # The firmware reads `flash=PATH` with SYS_GET_CMDLINE (commas doubled: QEMU's escape).
             "-semihosting-config", f"enable=on,target=native,arg=flash={str(self._flash_path()).replace(',', ',,')}",
             "-kernel", str(self.elf),
-            "-chardev", f"socket,id=uart1,fd={listen_fd},server=on,wait=on",
+            "-chardev", "pty,id=uart1" if listen_fd is None else f"socket,id=uart1,fd={listen_fd},server=on,wait=on",
             "-serial", "chardev:uart1",
         ]  # fmt: skip
         if self.icount:
@@ -232,23 +244,22 @@ class QemuBoard:
             flash.write_bytes(b"\xff" * FLASH_REGION_SIZE)  # an erased chip
         elif flash.stat().st_size != FLASH_REGION_SIZE:
             raise QemuError(f"{flash}: a flash image must be {FLASH_REGION_SIZE} bytes, not {flash.stat().st_size}")
+        self._stderr = open(Path(self._tmp.name) / "qemu.log", "w+b")  # noqa: SIM115
+        if self.serial == "pty":
+            self._spawn(self.command(None), ())
+            try:
+                self.pty_path = self._pty_from_log()
+            except BaseException:
+                self.close()
+                raise
+            return self
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.bind(("127.0.0.1", 0))
             listener.listen(1)
             self.tcp_port = listener.getsockname()[1]
             fd = listener.fileno()
-            self._stderr = open(Path(self._tmp.name) / "qemu.log", "w+b")  # noqa: SIM115
-            self.proc = subprocess.Popen(
-                self.command(fd),
-                stdin=subprocess.DEVNULL,
-                stdout=self._stderr,
-                stderr=self._stderr,
-                pass_fds=(fd,),
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
-            )
-            with _live_lock:
-                _live.add(self.proc)
+            self._spawn(self.command(fd), (fd,))
         finally:
             listener.close()  # QEMU holds its own copy of the listening socket now
         try:
@@ -257,6 +268,31 @@ class QemuBoard:
             self.close()
             raise
         return self
+
+    def _spawn(self, cmd: list[str], fds: tuple[int, ...]) -> None:
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._stderr,
+            stderr=self._stderr,
+            pass_fds=fds,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
+        )
+        with _live_lock:
+            _live.add(self.proc)
+
+    def _pty_from_log(self) -> str:
+        """QEMU names the pseudo-terminal it made on stderr: "char device redirected to /dev/pts/N (label uart1)"."""
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            for line in self.log().splitlines():
+                if "redirected to" in line and "uart1" in line:
+                    return line.split("redirected to", 1)[1].split()[0]
+            if self.proc.poll() is not None:
+                raise QemuError(f"QEMU exited with {self.proc.returncode} before making its pty:\n{self.log()}")
+            time.sleep(0.02)
+        raise QemuError(f"QEMU named no pty within {self.start_timeout:g}s:\n{self.log()}")
 
     def _connect(self) -> Any:
         deadline = time.monotonic() + self.start_timeout

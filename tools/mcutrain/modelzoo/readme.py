@@ -23,7 +23,8 @@ def write(out_dir: Path, names: tuple[str, ...], command: str) -> None:
         "Each model has a card (`<name>.md`, accuracies fp32/int8 and how it was built) and the same facts "
         "as JSON (`<name>.json`, read by tests/models). Input: real value = pixel in [0, 1], "
         "scale 1/255, zero point -128, i.e. `q = pixel_uint8 - 128`; `mcutrain.data.quantize.to_model_input` "
-        "does this for any image. Output: softmax, scale 1/256, zero point -128.", "",
+        "does this for any image (pixel - 128, as TFLite Micro's camera examples). "
+        "Output: softmax, scale 1/256, zero point -128.", "",
         "Rebuild (needs the `models` extra, i.e. `pip install tensorflow==2.20.0`, and "
         "`apt-get install dataset-fashion-mnist`; 10-15 minutes on 2 cores):", "", f"    {command}", "",
     ]

@@ -43,15 +43,9 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
     return np.sort(np.concatenate(fit)), np.sort(np.concatenate(val))
 
 
-def _input_spec(graph: Graph) -> tuple[float, int, tuple[int, ...]]:
-    t = graph.tensors[graph.inputs[0]]
-    return t.scale, t.zero_point, t.shape
-
-
 def _make(name: str, graph: Graph, images: np.ndarray, labels: np.ndarray, n_classes: int,
           val_fraction: float, seed: int) -> TaskData:
-    scale, zp, shape = _input_spec(graph)
-    x = batch_to_model_input(images, scale, zp, shape)
+    x = batch_to_model_input(images, graph.tensors[graph.inputs[0]].shape)
     fit, val = stratified_split(labels, val_fraction, seed)
     return TaskData(name, n_classes, x[fit], labels[fit], x[val], labels[val])
 
@@ -60,7 +54,7 @@ def person_data(graph: Graph, hard_negatives: int = 60, val_fraction: float = 0.
     """The person task's train split (140 LFW crops + `hard_negatives` photo crops) -> fit / held-out."""
     from ..data.datasets import person_task
 
-    _, _, shape = _input_spec(graph)
+    shape = graph.tensors[graph.inputs[0]].shape
     s = person_task("train", size=shape[1], channels=shape[3], hard_negatives_count=hard_negatives)
     name = f"person_task:train:hn{hard_negatives}:val{val_fraction}:s{seed}"
     return _make(name, graph, s.images, s.labels, 2, val_fraction, seed)
@@ -70,7 +64,7 @@ def folder_data(graph: Graph, root: str | Path, val_fraction: float = 0.3, seed:
     """An image folder (one subfolder per class) -> fit / held-out; the cache key hashes the file list."""
     from ..data.folder import list_classes, load_folder
 
-    _, _, shape = _input_spec(graph)
+    shape = graph.tensors[graph.inputs[0]].shape
     images, labels, classes = load_folder(root, size=shape[1], channels=shape[3])
     h = hashlib.sha256()
     for cname, files in list_classes(Path(root)):

@@ -37,8 +37,7 @@ def main() -> None:
     data = person_data(graph)
     shape = graph.tensors[graph.inputs[0]].shape
     test = person_task("test", size=shape[1], channels=shape[3], hard_negatives_count=30)
-    inp = graph.tensors[graph.inputs[0]]
-    test_x = test.to_int8(inp.scale, inp.zero_point)
+    test_x = test.to_int8()
     schemes = {"head-only": {}} | {p: load_scheme(graph, p).to_golden() for p in a.schemes}
     start = min(min(s) for s in schemes.values() if s) if len(schemes) > 1 else 0
     fit, tst = prefix_cache(graph, data.fit_x, start), prefix_cache(graph, test_x, start)

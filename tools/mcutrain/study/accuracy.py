@@ -29,13 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from ..boards import board
 from ..paths import BUILD, MODELS, ROOT
 
 MODEL = MODELS / "mcunet_s_person_96x96x1.tflite"
 SCHEMES = MODELS / "schemes"
-# Arena of the real board's firmware build (train_cmd.BOARD_ARENA_BYTES["disco_f746ng"]) and of the emulated board.
-F746_ARENA_BYTES = 294_912
-QEMU_ARENA_BYTES = 114_688
+# Arena (APP_ARENA_BYTES) of the paper's board's firmware build and of the emulated board's (mcutrain.boards).
+F746_ARENA_BYTES = board("disco_f746").arena_bytes
+QEMU_ARENA_BYTES = board("qemu_f405").arena_bytes
 LR = 0.005  # the same for every method (fp32 and int8); see DISCUSSION for how it was chosen
 # Sensitivity: the CLI default lr (`mcutrain train --lr 0.05`) for the reference, full and 96K-sparse updates.
 SENSITIVITY_LR = 0.05
