@@ -67,3 +67,15 @@ def test_default_scheme_fits_the_arena() -> None:
 def test_missing_model(tmp_path: Path, bad: str) -> None:
     p = _train(tmp_path, "--model", str(tmp_path / bad), "--samples", "1")
     assert p.returncode == 2 and "cannot read model file" in p.stderr
+
+
+@pytest.mark.parametrize("command", [["train", "--samples", "1"], ["monitor"]])
+def test_unplugged_board_is_one_line(command: list[str], tmp_path: Path) -> None:
+    """A port that is not there (board unplugged, wrong name): one line naming it and what to check."""
+    port = str(tmp_path / "ttyACM9")
+    p = subprocess.run([sys.executable, "-m", "mcutrain.cli", *command, "--target", port, "--board", "disco_f746ng"],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert p.returncode != 0
+    err = p.stderr.strip().splitlines()
+    assert err[-1].startswith(f"mcutrain {command[0]}: cannot open {port}") and "plugged in" in err[-1]
+    assert "Traceback" not in p.stderr

@@ -158,9 +158,12 @@ def test_bad_requests_get_status_codes(device_factory: Any) -> None:
     def status(cmd: int, payload: bytes = b"") -> int:
         return link.transact(cmd, payload)[0]
 
-    assert status(Cmd.INFER) == Status.NO_MODEL
-    assert status(Cmd.SAMPLE, proto.pack_sample_begin(432, 0, height=12, width=12, channels=3)) == Status.NO_MODEL
-    assert status(Cmd.TRAIN, proto.pack_train(1)) == Status.NO_MODEL
+    if dev.model_id == 0:  # an erased board; a real one may keep a program from an earlier run in flash
+        assert status(Cmd.INFER) == Status.NO_MODEL
+        assert status(Cmd.SAMPLE, proto.pack_sample_begin(432, 0, height=12, width=12, channels=3)) == Status.NO_MODEL
+        assert status(Cmd.TRAIN, proto.pack_train(1)) == Status.NO_MODEL
+    else:
+        assert status(Cmd.INFER) == Status.NO_SAMPLE
     assert status(Cmd.LOAD, proto.pack_chunk(0, b"abcd")) == Status.BAD_STATE
     assert status(Cmd.LOAD, proto.pack_commit()) == Status.BAD_STATE
     assert status(Cmd.LOAD, proto.pack_load_begin(10_000_000, 0)) == Status.NO_SPACE

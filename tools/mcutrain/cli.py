@@ -132,7 +132,8 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
                    help="new: re-initialise the classifier for the data's classes (default); keep: train it as is")
 
 
-def _train_args(a: argparse.Namespace) -> object:
+def train_args(a: argparse.Namespace) -> object:
+    """The TrainArgs of a parsed `train`/`flash` command line (what both commands compile)."""
     from .train_cmd import TrainArgs
 
     return TrainArgs(
@@ -161,7 +162,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         from .train_cmd import TrainCmdError, run_train
 
         try:
-            return run_train(_train_args(a))  # type: ignore[arg-type]
+            return run_train(train_args(a))  # type: ignore[arg-type]
         except TrainCmdError as e:
             raise UserError(str(e)) from None
 
@@ -176,7 +177,7 @@ def _add_flash(sub: argparse._SubParsersAction) -> None:
         from .train_cmd import TrainCmdError, run_flash
 
         try:
-            return run_flash(_train_args(a))  # type: ignore[arg-type]
+            return run_flash(train_args(a))  # type: ignore[arg-type]
         except TrainCmdError as e:
             raise UserError(str(e)) from None
 
@@ -221,19 +222,33 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mcutrain", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
     commands = (_add_build, _add_flash, _add_train, _add_monitor, _add_infer, _add_compile, _add_search, _add_bench,
                 _add_models)
     for add in commands:
         add(sub)
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from .device.client import DeviceError
+    from .device.flash import FlashError
+    from .device.link import LinkError
+    from .device.qemu import QemuError
+
     try:
         return int(args.func(args))
     except UserError as e:
         print(f"mcutrain {args.command}: {e}", file=sys.stderr)
         return 2
+    except (LinkError, DeviceError, QemuError, FlashError) as e:
+        # The board is missing, silent or refused a request: one line, nothing learned is lost
+        # (the device keeps its checkpoints; Ctrl-C and errors mid-run save one first, session.py).
+        print(f"mcutrain {args.command}: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"mcutrain {args.command}: interrupted", file=sys.stderr)
         return 130

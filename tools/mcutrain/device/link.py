@@ -423,7 +423,7 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 2.0, retries
     try:
         port = serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL)
     except (serial.SerialException, ValueError) as e:
-        raise LinkError(f"cannot open {url}: {e}") from e
+        raise LinkError(f"cannot open {url}: {e}; is the board plugged in, and is this its port?") from e
     link = Link(port, timeout=timeout, retries=retries)
     try:
         link.hello()
