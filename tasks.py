@@ -55,7 +55,10 @@ def flash(c: Context, board: str = "qemu_f405", port: str | None = None) -> None
     """Build and flash the firmware (openocd / st-flash / pyocd); with no port, boot it on QEMU."""
     port = _line_option("port", port)
     board = _line_option("board", board if board != "qemu_f405" else None) or board
-    _mcutrain(c, f"flash --board {board} --target {_target(port)}")
+    # The program `train` compiles depends on --seed (its fresh head) and --scheme: flash the same one, so
+    # `train` finds it in flash instead of uploading another.
+    extra = "".join(f" --{k} {v}" for k in ("seed", "scheme") if (v := _line_option(k, None)))
+    _mcutrain(c, f"flash --board {board} --target {_target(port)}{extra}")
 
 
 @task(help={**BOARD_HELP, "samples": "images to stream", "seed": "random seed", "scheme": "update scheme"})

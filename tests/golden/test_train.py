@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from mcutrain.golden.forward import forward
-from mcutrain.golden.train import head_op, predict, replace_head, train_step
+from mcutrain.golden.train import predict, train_step
 from mcutrain.golden.update import SGDConfig, UpdateState
+from mcutrain.transfer import head_op, replace_head
 
 START = 26  # ops from here on run every step; the frozen prefix's output is cached once per image
 

@@ -112,8 +112,8 @@ def project_training_program() -> bytes:
     (112 KB), integer gradients, lr 0.05."""
     from mcutrain.compiler.compile import compile_model
     from mcutrain.compiler.emit_train import TrainConfig, emit_training
-    from mcutrain.golden.train import replace_head
     from mcutrain.tflite_import import load_tflite
+    from mcutrain.transfer import replace_head
 
     graph = replace_head(load_tflite(PROJECT_MODEL), 2, seed=0)
     result = compile_model(graph, str(PROJECT_SCHEME), 112 * 1024, "int")

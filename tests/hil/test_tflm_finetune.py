@@ -8,10 +8,10 @@ from __future__ import annotations
 from mcutrain.compiler.compile import compile_model
 from mcutrain.compiler.emit_train import TrainConfig, emit_training
 from mcutrain.device.client import DeviceTarget
-from mcutrain.golden.train import replace_head
 from mcutrain.paths import MODELS, shared_data
 from mcutrain.tflite_import import load_tflite
 from mcutrain.train_data import load_task
+from mcutrain.transfer import replace_head
 
 STEPS = 3
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import synthetic_contribution
+from sparse_synth import synthetic_contribution
 
 from mcutrain.compiler.compile import compile_model
 from mcutrain.compiler.scheme import load_scheme

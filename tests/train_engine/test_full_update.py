@@ -13,10 +13,10 @@ from helpers import build, run_both
 from mcutrain import hostlib
 from mcutrain.compiler import emit_train
 from mcutrain.compiler.emit_train import EmitError, TrainConfig, merge_regions
-from mcutrain.golden.train import replace_head
 from mcutrain.ir import Graph
 from mcutrain.paths import MODELS
 from mcutrain.tflite_import import load_tflite
+from mcutrain.transfer import replace_head
 
 PROJECT = MODELS / "mcunet_s_person_96x96x1.tflite"
 

@@ -15,9 +15,9 @@ from mcutrain.golden.backward import backward
 from mcutrain.golden.forward import forward
 from mcutrain.golden.grads import IntGrad
 from mcutrain.golden.loss import logits_tensor, loss_and_grad
-from mcutrain.golden.train import replace_head
 from mcutrain.paths import shared_data
 from mcutrain.tflite_import import load_tflite
+from mcutrain.transfer import replace_head
 
 PD = shared_data() / "tflm_person_detection" / "person_detect.tflite"
 # every layer kind of the toy: split conv (3 of 8 channels), depthwise (5 of 8), full 1x1 conv, FC head

@@ -29,6 +29,8 @@ SUPPORTED_OPS = (
 )
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6")
+# Ops with trainable weights (input 1) and bias (input 2).
+PARAM_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
 @dataclass
@@ -112,3 +114,11 @@ class Graph:
                 else:
                     total += int(np.prod(out)) * w[1]
         return total
+
+
+def logits_tensor(graph: Graph) -> int:
+    """The tensor holding the logits: the input of a final SOFTMAX, else the graph output."""
+    last = graph.producer(graph.outputs[0])
+    if last is not None and graph.ops[last].kind == "SOFTMAX":
+        return graph.ops[last].inputs[0]
+    return graph.outputs[0]

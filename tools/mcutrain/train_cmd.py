@@ -123,7 +123,7 @@ def prepare(a: TrainArgs) -> Prepared:
         if a.head == "new":
             # A classifier made for training: one output per class, int8 weights with room to grow 4x and
             # logits quantized over +-8, so they neither saturate nor stall the gradient as they grow.
-            from .golden.train import replace_head
+            from .transfer import replace_head
 
             graph = replace_head(graph, len(task.classes), seed=a.seed)
         n_out = graph.tensors[graph.outputs[0]].shape[-1]

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..compiler.compile import compile_model
 from ..compiler.emit_train import TrainConfig, emit_training
-from ..golden.train import replace_head
 from ..paths import ROOT
 from ..tflite_import import load_tflite
+from ..transfer import replace_head
 from .device_speed import ESTIMATE, M7_HZ
 from .figure import save_figure
 from .memory import LR, PROJECT, SEED, BenchModel

@@ -13,9 +13,9 @@ from typing import Any
 
 from ..compiler.compile import compile_model
 from ..compiler.resize_input import resize_input
-from ..golden.train import replace_head
 from ..paths import MODELS
 from ..tflite_import import load_tflite
+from ..transfer import replace_head
 from .device_speed import M7_HZ
 from .figure import save_figure
 from .memory import PROJECT, SEED, TFLM_PD, BenchModel

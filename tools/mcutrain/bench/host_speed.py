@@ -49,8 +49,8 @@ def _torch_child(model_path: str, runs: int) -> dict[str, Any]:
     import torch
 
     from ..compiler.pytorch_peak import build_torch_model
-    from ..golden.train import replace_head
     from ..tflite_import import load_tflite
+    from ..transfer import replace_head
 
     torch.set_num_threads(1)
     torch.manual_seed(SEED)

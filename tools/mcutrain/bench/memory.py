@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from ..boards import board
 from ..compiler.compile import compile_model
 from ..compiler.emit_train import TrainConfig, emit_training
-from ..golden.train import replace_head
 from ..ir import Graph
 from ..paths import MODELS, shared_data
 from ..tflite_import import load_tflite
+from ..transfer import replace_head
 
-QEMU_ARENA_BYTES = 114_688  # APP_ARENA_BYTES of the qemu_f405 build (platformio.ini)
+QEMU_ARENA_BYTES = board("qemu_f405").arena_bytes  # APP_ARENA_BYTES of its build (platformio.ini)
 SCHEMES = ("full", "last-layer", "bias-only", "sparse")
 STEPS = 2
 LR = 0.05

@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import Graph, Op
+from ..ir import PARAM_OPS, Graph, Op, logits_tensor
 from .fixedpoint import ceil_log2, mul_shift, quantize_multiplier, round_shift
 from .forward import act_range, im2col, mean_axes, pad_input, pool_windows
 from .geometry import conv_geometry
 from .grads import Grad, IntGrad, add_grads, from_acc
 
-PARAM_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 _MASKED_ALWAYS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
 
 
@@ -312,7 +311,6 @@ def backward(
     all_inputs: bool = False,
 ) -> BackwardResult:
     """Backpropagate `grad_out` (gradient of tensor `start`, default the logits) through the graph."""
-    from .loss import logits_tensor
 
     start = logits_tensor(graph) if start is None else start
     ctx = _Ctx(graph, acts, mode)

@@ -11,16 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph
+from ..ir import Graph, logits_tensor
 from .grads import Grad, from_acc
 from .tflm_softmax import softmax_int8
-
-
-def logits_tensor(graph: Graph) -> int:
-    last = graph.producer(graph.outputs[0])
-    if last is not None and graph.ops[last].kind == "SOFTMAX":
-        return graph.ops[last].inputs[0]
-    return graph.outputs[0]
 
 
 def dequantize_logits(graph: Graph, q: np.ndarray, tid: int) -> np.ndarray:

@@ -11,10 +11,10 @@ from ..compiler.compile import BudgetError, compile_model
 from ..compiler.report import BudgetParseError, parse_budget
 from ..compiler.scheme import SchemeError, load_scheme
 from ..data.folder import FolderError
-from ..golden.train import replace_head
 from ..ir import Graph
 from ..paths import BUILD
 from ..tflite_import import ModelError, load_tflite
+from ..transfer import replace_head
 from .contribution import ContribConfig, Contribution, analyse
 from .options import PeakOracle, build_scheme
 from .search import SearchResult, search

@@ -1,6 +1,6 @@
 """Contribution analysis: what each candidate layer's bias / weight channels add over head-only training.
 
-Baseline ("head-only"): the classifier is replaced by a fresh one (`golden.train.replace_head`, seed r) and
+Baseline ("head-only"): the classifier is replaced by a fresh one (`transfer.replace_head`, seed r) and
 only it is trained (all its weights + bias), backbone frozen, for `steps` single-image SGD steps in a seeded
 order over the fit set (golden model, `mode` arithmetic, QAS). Option run: the same, plus one choice on one
 layer (its bias alone, or its first ratio * C_out weight channels alone). Gain = held-out accuracy of the
@@ -25,10 +25,11 @@ import numpy as np
 
 from ..golden.forward import forward
 from ..golden.loss import dequantize_logits, logits_tensor, softmax_xent
-from ..golden.train import replace_head, train_step
+from ..golden.train import train_step
 from ..golden.update import SGDConfig, UpdateState
 from ..ir import Graph
 from ..paths import BUILD
+from ..transfer import replace_head
 from .options import RATIOS, Choice, PeakOracle, candidate_layers, channels_for, golden_scheme, layer_choices
 from .task import Cache, TaskData, prefix_cache
 from .threads import limit_blas_threads

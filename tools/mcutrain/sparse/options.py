@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from ..compiler.compile import compile_model
 from ..compiler.scheme import LayerUpdate, Scheme, has_bias, out_channels, weighted_ops
-from ..golden.train import head_op
 from ..ir import Graph
+from ..transfer import head_op
 
 RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)  # weight-channel ratios; index 0 = weights frozen
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..compiler.scheme import load_scheme
 from ..data.datasets import person_task
-from ..golden.train import replace_head
 from ..tflite_import import load_tflite
+from ..transfer import replace_head
 from .contribution import ContribConfig, _evaluate, train_run
 from .options import build_scheme
 from .task import person_data, prefix_cache

@@ -4,7 +4,7 @@
     python -m mcutrain.study.accuracy --quick    # 1 seed, few steps, 3 variants -> build/study/ (smoke test)
 
 Every run uses the same model (models/mcunet_s_person_96x96x1.tflite with a fresh 2-class head made by
-`golden.train.replace_head(graph, 2, seed)`: the same initial weights per seed for every method), the same data
+`transfer.replace_head(graph, 2, seed)`: the same initial weights per seed for every method), the same data
 (the packaged person task: the augmented stream `task.stream(seed)`, the same 70 held-out images), the same
 number of plain-SGD steps at batch 1, and one learning rate for all methods. The int8 variants are the C engine
 built for the host (`targets.host.HostTarget`: the same program bytes and C code as on the board), prepared
@@ -93,11 +93,11 @@ def _eval_points(steps: int, evals: int) -> list[int]:
 def _run_int8(job: Job) -> dict[str, Any]:
     from ..compiler.compile import compile_model
     from ..compiler.emit_train import TrainConfig, emit_training
-    from ..golden.train import replace_head
     from ..session import evaluate
     from ..targets.host import HostTarget
     from ..tflite_import import load_tflite
     from ..train_data import load_task
+    from ..transfer import replace_head
 
     v = job.variant
     base = load_tflite(MODEL)
@@ -124,9 +124,9 @@ def _run_torch(job: Job) -> dict[str, Any]:
     import torch
 
     from ..compiler.pytorch_peak import build_torch_model
-    from ..golden.train import replace_head
     from ..tflite_import import load_tflite
     from ..train_data import load_task
+    from ..transfer import replace_head
 
     torch.set_num_threads(1)
     torch.manual_seed(job.seed)
@@ -179,8 +179,8 @@ def run_job(job: Job) -> dict[str, Any]:
 def compiled_peaks(vs: list[Variant]) -> dict[str, int]:
     """Arena plan of each (scheme, gradient mode), from compile_model (no budget: full update exceeds every board)."""
     from ..compiler.compile import compile_model
-    from ..golden.train import replace_head
     from ..tflite_import import load_tflite
+    from ..transfer import replace_head
 
     graph = replace_head(load_tflite(MODEL), 2, seed=0)
     out: dict[str, int] = {}
@@ -342,7 +342,7 @@ def render_md(d: dict[str, Any]) -> str:
         "",
         "## Setup",
         "",
-        f"- Model: `models/{MODEL.name}` with a fresh 2-class head (`golden.train.replace_head(graph, 2, seed)`): "
+        f"- Model: `models/{MODEL.name}` with a fresh 2-class head (`transfer.replace_head(graph, 2, seed)`): "
         "the same initial weights per seed for every method.",
         f"- Data: {d['task']}; {d['train_images']} training images streamed as the same augmented sequence per "
         f"seed (`task.stream(seed)`); {d['heldout_images']} held-out images (the metric).",
