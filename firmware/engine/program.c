@@ -83,14 +83,10 @@ static int is_s8(const mct_tensor_t *t)
     return t->dtype == MCT_DTYPE_INT8;
 }
 
-static int in_range(int32_t v, int32_t lo, int32_t hi)
-{
-    return v >= lo && v <= hi;
-}
 
 static int shift_ok(int32_t s)
 {
-    return in_range(s, -31, 31);
+    return mct_in_range(s, -31, 31);
 }
 
 static int mult_ok(int32_t m)
@@ -100,12 +96,12 @@ static int mult_ok(int32_t m)
 
 static int act_ok(int32_t lo, int32_t hi)
 {
-    return in_range(lo, -128, 127) && in_range(hi, -128, 127) && lo <= hi;
+    return mct_in_range(lo, -128, 127) && mct_in_range(hi, -128, 127) && lo <= hi;
 }
 
 static int offset_ok(int32_t o)
 {
-    return in_range(o, -255, 255);
+    return mct_in_range(o, -255, 255);
 }
 
 static mct_status_t check_conv(const op_view_t *v, int depthwise)
@@ -135,7 +131,8 @@ static mct_status_t check_conv(const op_view_t *v, int depthwise)
         return MCT_E_PARAM;
     }
     const int32_t *w = v->w;
-    if (w[0] < 1 || w[1] < 1 || !in_range(w[2], 0, 65535) || !in_range(w[3], 0, 65535) || w[9] != cout) {
+    if (!mct_in_range(w[0], 1, MCT_MAX_STRIDE) || !mct_in_range(w[1], 1, MCT_MAX_STRIDE) ||
+        !mct_in_range(w[2], 0, 65535) || !mct_in_range(w[3], 0, 65535) || w[9] != cout) {
         return MCT_E_PARAM;
     }
     if (depthwise ? (w[4] < 1 || (int64_t)cin * w[4] != cout) : (w[4] != 1)) {
@@ -192,7 +189,7 @@ static mct_status_t check_add(const op_view_t *v)
         return MCT_E_PARAM;
     }
     const int32_t *w = v->w;
-    if (!offset_ok(w[0]) || !offset_ok(w[1]) || !in_range(w[2], 0, 22) || !mult_ok(w[3]) || !shift_ok(w[4]) ||
+    if (!offset_ok(w[0]) || !offset_ok(w[1]) || !mct_in_range(w[2], 0, 22) || !mult_ok(w[3]) || !shift_ok(w[4]) ||
         !mult_ok(w[5]) || !shift_ok(w[6]) || !mult_ok(w[7]) || !shift_ok(w[8]) || !offset_ok(w[9]) ||
         !act_ok(w[10], w[11])) {
         return MCT_E_PARAM;
@@ -211,8 +208,9 @@ static mct_status_t check_pool(const op_view_t *v)
         return MCT_E_PARAM;
     }
     const int32_t *w = v->w;
-    if (w[0] < 1 || w[1] < 1 || !in_range(w[2], 0, 65535) || !in_range(w[3], 0, 65535) || !in_range(w[4], 1, 65535) ||
-        !in_range(w[5], 1, 65535) || !act_ok(w[6], w[7])) {
+    if (!mct_in_range(w[0], 1, MCT_MAX_STRIDE) || !mct_in_range(w[1], 1, MCT_MAX_STRIDE) ||
+        !mct_in_range(w[2], 0, 65535) || !mct_in_range(w[3], 0, 65535) || !mct_in_range(w[4], 1, 65535) ||
+        !mct_in_range(w[5], 1, 65535) || !act_ok(w[6], w[7])) {
         return MCT_E_PARAM;
     }
     return MCT_OK;
@@ -225,7 +223,7 @@ static mct_status_t check_mean(const op_view_t *v)
         return is_s8(in) && is_s8(out) ? MCT_E_PARAM : MCT_E_OP;
     }
     const int32_t *w = v->w;
-    if (!in_range(w[0], 0, 15) || w[1] != 0 || !offset_ok(w[2]) || !offset_ok(w[3]) || !mult_ok(w[4]) ||
+    if (!mct_in_range(w[0], 0, 15) || w[1] != 0 || !offset_ok(w[2]) || !offset_ok(w[3]) || !mult_ok(w[4]) ||
         !shift_ok(w[5])) {
         return MCT_E_PARAM;
     }
@@ -251,14 +249,14 @@ static mct_status_t check_pad(const op_view_t *v)
     mct_tensor_ext4(in, di);
     mct_tensor_ext4(out, dout);
     for (int i = 0; i < 4; ++i) {
-        if (!in_range(v->w[i], 0, 65535) || !in_range(v->w[4 + i], 0, 65535)) {
+        if (!mct_in_range(v->w[i], 0, 65535) || !mct_in_range(v->w[4 + i], 0, 65535)) {
             return MCT_E_PARAM;
         }
         if ((int64_t)di[i] + v->w[i] + v->w[4 + i] != dout[i]) {
             return MCT_E_OP;
         }
     }
-    return in_range(v->w[8], -128, 127) ? MCT_OK : MCT_E_PARAM;
+    return mct_in_range(v->w[8], -128, 127) ? MCT_OK : MCT_E_PARAM;
 }
 
 static mct_status_t check_softmax(const op_view_t *v)
@@ -267,7 +265,7 @@ static mct_status_t check_softmax(const op_view_t *v)
     if (!is_s8(in) || !is_s8(out) || in->rank < 1 || mct_tensor_elems(in) != mct_tensor_elems(out)) {
         return MCT_E_OP;
     }
-    if (v->n_words != MCT_P_SOFTMAX_WORDS || !mult_ok(v->w[0]) || !in_range(v->w[1], 0, 31) || v->w[2] > 0) {
+    if (v->n_words != MCT_P_SOFTMAX_WORDS || !mult_ok(v->w[0]) || !mct_in_range(v->w[1], 0, 31) || v->w[2] > 0) {
         return MCT_E_PARAM;
     }
     return MCT_OK;

@@ -8,6 +8,12 @@
 #include "engine.h"
 #include "program_format.h"
 
+/* Largest stride the loader accepts: keeps every (position * stride) index product far inside
+ * int32 (positions are bounded by the arena), so the kernels' window arithmetic cannot overflow. */
+#define MCT_MAX_STRIDE 255
+
+static inline int mct_in_range(int32_t v, int32_t lo, int32_t hi) { return v >= lo && v <= hi; }
+
 static inline uint16_t mct_rd16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));

@@ -9,12 +9,7 @@
 #include "program_format.h"
 #include "program_internal.h"
 
-#define MAX_STRIDE 255 /* keeps every (position * stride) index product far inside int32 */
 
-static int in_range(int32_t v, int32_t lo, int32_t hi)
-{
-    return v >= lo && v <= hi;
-}
 
 static int is_flag(int32_t v)
 {
@@ -23,7 +18,7 @@ static int is_flag(int32_t v)
 
 static int act_ok(int32_t lo, int32_t hi)
 {
-    return in_range(lo, -128, 127) && in_range(hi, -128, 127) && lo <= hi;
+    return mct_in_range(lo, -128, 127) && mct_in_range(hi, -128, 127) && lo <= hi;
 }
 
 static uint32_t elems(const mct_tensor_t *t)
@@ -55,14 +50,14 @@ static int in_arena(const mct_tensor_t *t)
 
 static int geom_ok(const int32_t *w)
 {
-    return in_range(w[0], 1, MAX_STRIDE) && in_range(w[1], 1, MAX_STRIDE) && in_range(w[2], 0, 65535) &&
-           in_range(w[3], 0, 65535);
+    return mct_in_range(w[0], 1, MCT_MAX_STRIDE) && mct_in_range(w[1], 1, MCT_MAX_STRIDE) &&
+           mct_in_range(w[2], 0, 65535) && mct_in_range(w[3], 0, 65535);
 }
 
 static int shifts_ok(const int32_t *mult, const int32_t *shift, uint32_t n, int mode)
 {
     for (uint32_t c = 0; c < n; ++c) {
-        if (mode && (mult[c] < 0 || !in_range(shift[c], -62, 62))) {
+        if (mode && (mult[c] < 0 || !mct_in_range(shift[c], -62, 62))) {
             return 0;
         }
     }
@@ -175,7 +170,7 @@ static mct_status_t check_grad_input(const op_view_t *v, int kind)
         if (v->n_words != MCT_P_FCGIN_WORDS + 2u * co) {
             return MCT_E_PARAM;
         }
-        if (!is_flag(w[0]) || (mode && w[0]) || !in_range(w[1], -64, 64) || w[2] != (int32_t)co ||
+        if (!is_flag(w[0]) || (mode && w[0]) || !mct_in_range(w[1], -64, 64) || w[2] != (int32_t)co ||
             !shifts_ok(w + 3, w + 3 + co, co, mode)) {
             return MCT_E_PARAM;
         }
@@ -190,7 +185,7 @@ static mct_status_t check_grad_input(const op_view_t *v, int kind)
     if (v->n_words != MCT_P_GIN_WORDS + 2u * co) {
         return MCT_E_PARAM;
     }
-    if (!geom_ok(w) || !is_flag(w[5]) || (mode && w[5]) || !in_range(w[6], -64, 64) || w[7] != (int32_t)co ||
+    if (!geom_ok(w) || !is_flag(w[5]) || (mode && w[5]) || !mct_in_range(w[6], -64, 64) || w[7] != (int32_t)co ||
         !shifts_ok(w + 8, w + 8 + co, co, mode)) {
         return MCT_E_PARAM;
     }
@@ -215,7 +210,7 @@ static mct_status_t check_grad_weight(const op_view_t *v, int kind)
         if (gw->dims[0] > elems(gy) || gw->dims[1] != elems(x)) {
             return MCT_E_OP;
         }
-        return (in_range(w[0], -255, 255) && w[2] == (int32_t)gw->dims[0]) ? MCT_OK : MCT_E_PARAM;
+        return (mct_in_range(w[0], -255, 255) && w[2] == (int32_t)gw->dims[0]) ? MCT_OK : MCT_E_PARAM;
     }
     if (!nhwc1(gy) || !nhwc1(x) || gw->rank != 4) {
         return MCT_E_OP;
@@ -230,7 +225,7 @@ static mct_status_t check_grad_weight(const op_view_t *v, int kind)
     if (k > gy->dims[3]) {
         return MCT_E_OP;
     }
-    if (!geom_ok(w) || !in_range(w[5], -255, 255) || !in_range(w[6], 0, 31) || w[8] != (int32_t)k) {
+    if (!geom_ok(w) || !mct_in_range(w[5], -255, 255) || !mct_in_range(w[6], 0, 31) || w[8] != (int32_t)k) {
         return MCT_E_PARAM;
     }
     if (kind == 0 ? (w[4] != 1) : (w[4] < 1 || (int64_t)x->dims[3] * w[4] != (int64_t)gy->dims[3])) {
@@ -254,8 +249,8 @@ static mct_status_t check_pool_grad(const op_view_t *v, int is_max)
         }
     }
     const int32_t *w = v->w;
-    if (v->n_words != MCT_P_POOLG_WORDS || !geom_ok(w) || !in_range(w[4], 1, 65535) || !in_range(w[5], 1, 65535) ||
-        !in_range(w[6], 0, 15) || !is_flag(w[7]) || (mode && w[7])) {
+    if (v->n_words != MCT_P_POOLG_WORDS || !geom_ok(w) || !mct_in_range(w[4], 1, 65535) || !mct_in_range(w[5], 1, 65535) ||
+        !mct_in_range(w[6], 0, 15) || !is_flag(w[7]) || (mode && w[7])) {
         return MCT_E_PARAM;
     }
     return MCT_OK;
@@ -269,7 +264,7 @@ static mct_status_t check_mean_grad(const op_view_t *v)
         return MCT_E_OP;
     }
     const int32_t *w = v->w;
-    if (v->n_words != MCT_P_MEANG_WORDS || !in_range(w[0], 0, 15) || !is_flag(w[3]) || (mode && w[3])) {
+    if (v->n_words != MCT_P_MEANG_WORDS || !mct_in_range(w[0], 0, 15) || !is_flag(w[3]) || (mode && w[3])) {
         return MCT_E_PARAM;
     }
     int32_t d[4];
@@ -289,7 +284,7 @@ static mct_status_t check_mean_grad(const op_view_t *v)
     for (uint32_t c = count; c != 0; c >>= 1) {
         ++bits;
     }
-    return (w[2] == (int32_t)count && in_range(w[1], 0, 14 + bits)) ? MCT_OK : MCT_E_PARAM;
+    return (w[2] == (int32_t)count && mct_in_range(w[1], 0, 14 + bits)) ? MCT_OK : MCT_E_PARAM;
 }
 
 static mct_status_t check_pad_grad(const op_view_t *v)
@@ -306,7 +301,7 @@ static mct_status_t check_pad_grad(const op_view_t *v)
     mct_tensor_ext4(gy, dy);
     mct_tensor_ext4(gx, dx);
     for (int i = 0; i < 4; ++i) {
-        if (!in_range(v->w[i], 0, 65535)) {
+        if (!mct_in_range(v->w[i], 0, 65535)) {
             return MCT_E_PARAM;
         }
         if ((int64_t)dx[i] + v->w[i] > dy[i]) {
@@ -347,7 +342,7 @@ static mct_status_t check_xent(const op_view_t *v)
         return MCT_E_OP;
     }
     const int32_t *w = v->w;
-    if (v->n_words != MCT_P_XENT_WORDS || !in_range(w[0], -128, 127) || w[2] < 0 || !in_range(w[3], 0, 31) ||
+    if (v->n_words != MCT_P_XENT_WORDS || !mct_in_range(w[0], -128, 127) || w[2] < 0 || !mct_in_range(w[3], 0, 31) ||
         w[4] > 0) {
         return MCT_E_PARAM;
     }
@@ -363,7 +358,7 @@ static mct_status_t check_update_weight(const op_view_t *v)
         return MCT_E_OP;
     }
     const int32_t *w = v->w;
-    if (v->n_words < MCT_P_UPW_WORDS || !in_range(w[0], 0, 2) || (w[1] != 0 && w[1] != 3) || w[2] < 1 || w[3] < 1 ||
+    if (v->n_words < MCT_P_UPW_WORDS || !mct_in_range(w[0], 0, 2) || (w[1] != 0 && w[1] != 3) || w[2] < 1 || w[3] < 1 ||
         (int64_t)w[2] * w[3] != (int64_t)n || !is_flag(w[4]) || !is_flag(w[6]) ||
         v->n_words != MCT_P_UPW_WORDS + 2u * (uint32_t)w[2]) {
         return MCT_E_PARAM;

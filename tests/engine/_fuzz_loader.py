@@ -18,10 +18,10 @@ def reseal(b: bytearray) -> bytes:
     return bytes(b)
 
 
-def main(path: str, n: int) -> None:
+def main(path: str, n: int, seed: int) -> None:
     with open(path, "rb") as f:
         blob = f.read()
-    rng = np.random.default_rng(1234)
+    rng = np.random.default_rng(seed)
     accepted = rejected = 0
     for i in range(n):
         b = bytearray(blob)
@@ -52,4 +52,4 @@ def main(path: str, n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1234)

@@ -18,34 +18,53 @@ static int8_t requant(int32_t acc, const int32_t *bias, int32_t oc, const mct_ch
     return (int8_t)mct_clamp(acc, lo, hi);
 }
 
+/* Conv: the dot product of output channel oc's filter row with the window, channels innermost (runs of whole
+   taps, in the reference's tap order). */
+static int32_t conv_dot(const mct_walk_t *wk, const mct_window_t *win, const int8_t *in, int32_t input_offset,
+                        const int8_t *frow)
+{
+    int32_t acc = 0;
+    for (int32_t r = 0; r < win->rows; ++r) {
+        const mct_run_t run = mct_run(wk, win, r);
+        for (int32_t i = 0; i < win->len; ++i) {
+            acc += ((int32_t)in[run.in + i] + input_offset) * (int32_t)frow[run.tap + i];
+        }
+    }
+    return acc;
+}
+
+/* Depthwise: output channel oc over input channel ic (offsets are pixels and taps). */
+static int32_t depthwise_dot(const mct_walk_t *wk, const mct_window_t *win, const int8_t *in, int32_t in_c,
+                             int32_t ic, int32_t input_offset, const mct_filter_t *f, int32_t oc, int32_t out_c)
+{
+    int32_t acc = 0;
+    for (int32_t r = 0; r < win->rows; ++r) {
+        const mct_run_t run = mct_run(wk, win, r);
+        for (int32_t i = 0; i < win->len; ++i) {
+            const int32_t iv = in[(run.in + i) * in_c + ic];
+            acc += (iv + input_offset) * mct_filter_dw(f, run.tap + i, oc, out_c);
+        }
+    }
+    return acc;
+}
+
+static mct_walk_t walk(const mct_conv_params_t *p, const mct_dims_t *in_dims, const mct_dims_t *filter_dims,
+                       const mct_dims_t *out_dims, int32_t unit)
+{
+    return mct_walk(p->stride_h, p->stride_w, p->pad_h, p->pad_w, filter_dims->h, filter_dims->w, in_dims, out_dims,
+                    out_dims->n, unit, unit);
+}
+
 void mct_conv2d_split_s8(const mct_conv_params_t *p, const mct_channel_quant_t *q, const mct_dims_t *in_dims,
                          const int8_t *in, const mct_dims_t *filter_dims, const mct_filter_t *f,
                          const int32_t *bias, const mct_dims_t *out_dims, int8_t *out)
 {
-    const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, per = k_h * k_w * in_c;
-    const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, k_h, in_h);
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, k_w, in_w);
-                for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int8_t *frow = mct_filter_row(f, oc, per);
-                    int32_t acc = 0;
-                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
-                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
-                            const int8_t *ip = in + (((b * in_h) + iy) * in_w + ix) * in_c;
-                            const int8_t *fp = frow + ((iy - sy.start) * k_w + (ix - sx.start)) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += ((int32_t)ip[ic] + p->input_offset) * (int32_t)fp[ic];
-                            }
-                        }
-                    }
-                    out[(((b * out_h) + oy) * out_w + ox) * out_c + oc] =
-                        requant(acc, bias, oc, q, p->output_offset, p->act_min, p->act_max);
-                }
-            }
+    const mct_walk_t wk = walk(p, in_dims, filter_dims, out_dims, in_dims->c);
+    const int32_t per = filter_dims->h * filter_dims->w * in_dims->c, out_c = out_dims->c;
+    for (mct_window_t win = mct_window_first(&wk); win.pos < wk.positions; mct_window_next(&wk, &win)) {
+        for (int32_t oc = 0; oc < out_c; ++oc) {
+            const int32_t acc = conv_dot(&wk, &win, in, p->input_offset, mct_filter_row(f, oc, per));
+            out[win.pos * out_c + oc] = requant(acc, bias, oc, q, p->output_offset, p->act_min, p->act_max);
         }
     }
 }
@@ -55,29 +74,13 @@ void mct_depthwise_conv2d_split_s8(const mct_conv_params_t *p, const mct_channel
                                    const mct_filter_t *f, const int32_t *bias, const mct_dims_t *out_dims,
                                    int8_t *out)
 {
-    const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
-    const int32_t dm = p->depth_multiplier;
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, k_h, in_h);
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, k_w, in_w);
-                for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int32_t ic = oc / dm;
-                    int32_t acc = 0;
-                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
-                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
-                            const int32_t iv = in[(((b * in_h) + iy) * in_w + ix) * in_c + ic];
-                            const int32_t tap = (iy - sy.start) * k_w + (ix - sx.start);
-                            acc += (iv + p->input_offset) * mct_filter_dw(f, tap, oc, out_c);
-                        }
-                    }
-                    out[(((b * out_h) + oy) * out_w + ox) * out_c + oc] =
-                        requant(acc, bias, oc, q, p->output_offset, p->act_min, p->act_max);
-                }
-            }
+    const mct_walk_t wk = walk(p, in_dims, filter_dims, out_dims, 1);
+    const int32_t in_c = in_dims->c, out_c = out_dims->c;
+    for (mct_window_t win = mct_window_first(&wk); win.pos < wk.positions; mct_window_next(&wk, &win)) {
+        for (int32_t oc = 0; oc < out_c; ++oc) {
+            const int32_t acc =
+                depthwise_dot(&wk, &win, in, in_c, oc / p->depth_multiplier, p->input_offset, f, oc, out_c);
+            out[win.pos * out_c + oc] = requant(acc, bias, oc, q, p->output_offset, p->act_min, p->act_max);
         }
     }
 }

@@ -1,66 +1,68 @@
 /* pool_s8.c - int8 average and max pooling (TFLite reference AveragePool / MaxPool). Windows are
-   clipped to the input, so SAME padding averages only the real elements. */
+   clipped to the input (window.h; offsets are pixels), so SAME padding averages only the real elements.
+   Both pools share the walk; they differ only in how one channel of a window reduces to a value. */
 #include "../quant.h"
 #include "ops.h"
 #include "window.h"
 
-int mct_avg_pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const int8_t *in,
-                    const mct_dims_t *out_dims, int8_t *out)
+/* Mean of channel c over the window, rounded half away from zero (C division truncates toward zero). */
+static int32_t window_avg(const mct_walk_t *wk, const mct_window_t *win, const int8_t *in, int32_t c_n, int32_t c)
 {
-    const int32_t c_n = in_dims->c;
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        for (int32_t oy = 0; oy < out_dims->h; ++oy) {
-            for (int32_t ox = 0; ox < out_dims->w; ++ox) {
-                const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, p->filter_h, in_dims->h);
-                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, p->filter_w, in_dims->w);
-                for (int32_t c = 0; c < c_n; ++c) {
-                    int32_t acc = 0;
-                    int32_t count = 0;
-                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
-                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
-                            acc += in[(((b * in_dims->h) + iy) * in_dims->w + ix) * c_n + c];
-                            ++count;
-                        }
-                    }
-                    if (count == 0) {
-                        return -1;
-                    }
-                    /* round half away from zero (C division truncates toward zero) */
-                    acc = (acc > 0) ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    out[(((b * out_dims->h) + oy) * out_dims->w + ox) * c_n + c] =
-                        (int8_t)mct_clamp(acc, p->act_min, p->act_max);
-                }
+    const int32_t count = win->rows * win->len;
+    int32_t acc = 0;
+    for (int32_t r = 0; r < win->rows; ++r) {
+        const mct_run_t run = mct_run(wk, win, r);
+        for (int32_t i = run.in; i < run.in + win->len; ++i) {
+            acc += in[i * c_n + c];
+        }
+    }
+    return (acc > 0) ? (acc + count / 2) / count : (acc - count / 2) / count;
+}
+
+static int32_t window_max(const mct_walk_t *wk, const mct_window_t *win, const int8_t *in, int32_t c_n, int32_t c)
+{
+    int32_t m = -128;
+    for (int32_t r = 0; r < win->rows; ++r) {
+        const mct_run_t run = mct_run(wk, win, r);
+        for (int32_t i = run.in; i < run.in + win->len; ++i) {
+            const int32_t v = in[i * c_n + c];
+            m = (v > m) ? v : m;
+        }
+    }
+    return m;
+}
+
+static int pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const int8_t *in,
+                   const mct_dims_t *out_dims, int8_t *out, int is_max)
+{
+    const mct_walk_t wk = mct_pool_walk(p, in_dims, out_dims, out_dims->n);
+    const int32_t c_n = in_dims->c, lo = p->act_min, hi = p->act_max; /* out (int8) may alias p: load once */
+    for (mct_window_t win = mct_window_first(&wk); win.pos < wk.positions; mct_window_next(&wk, &win)) {
+        if (mct_window_empty(&win)) {
+            return -1;
+        }
+        int8_t *o = out + win.pos * c_n;
+        if (is_max) { /* tested per window, not per channel */
+            for (int32_t c = 0; c < c_n; ++c) {
+                o[c] = (int8_t)mct_clamp(window_max(&wk, &win, in, c_n, c), lo, hi);
+            }
+        } else {
+            for (int32_t c = 0; c < c_n; ++c) {
+                o[c] = (int8_t)mct_clamp(window_avg(&wk, &win, in, c_n, c), lo, hi);
             }
         }
     }
     return 0;
 }
 
+int mct_avg_pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const int8_t *in,
+                    const mct_dims_t *out_dims, int8_t *out)
+{
+    return pool_s8(p, in_dims, in, out_dims, out, 0);
+}
+
 int mct_max_pool_s8(const mct_pool_params_t *p, const mct_dims_t *in_dims, const int8_t *in,
                     const mct_dims_t *out_dims, int8_t *out)
 {
-    const int32_t c_n = in_dims->c;
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        for (int32_t oy = 0; oy < out_dims->h; ++oy) {
-            for (int32_t ox = 0; ox < out_dims->w; ++ox) {
-                const mct_span_t sy = mct_span(oy, p->stride_h, p->pad_h, p->filter_h, in_dims->h);
-                const mct_span_t sx = mct_span(ox, p->stride_w, p->pad_w, p->filter_w, in_dims->w);
-                if (sy.lo >= sy.hi || sx.lo >= sx.hi) {
-                    return -1;
-                }
-                for (int32_t c = 0; c < c_n; ++c) {
-                    int32_t m = -128;
-                    for (int32_t iy = sy.lo; iy < sy.hi; ++iy) {
-                        for (int32_t ix = sx.lo; ix < sx.hi; ++ix) {
-                            const int32_t v = in[(((b * in_dims->h) + iy) * in_dims->w + ix) * c_n + c];
-                            m = (v > m) ? v : m;
-                        }
-                    }
-                    out[(((b * out_dims->h) + oy) * out_dims->w + ox) * c_n + c] =
-                        (int8_t)mct_clamp(m, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
-    return 0;
+    return pool_s8(p, in_dims, in, out_dims, out, 1);
 }

@@ -75,6 +75,9 @@ _READS_OUTPUT: dict[int, tuple[int | bool, ...]] = {
 }
 NORMALIZE = 0x4D  # inputs (acc, g) -> g: reads g only when word 0 (sum into g) is set
 
+# program_internal.h MCT_MAX_STRIDE: the loader refuses larger strides (window index products stay in int32).
+MAX_STRIDE = 255
+
 
 def _align(x: int, a: int = 4) -> int:
     return (x + a - 1) // a * a
@@ -286,8 +289,8 @@ def _check_conv(ins: _Ins, outs: list[TensorRec], w: list[int], depthwise: bool)
         return f"bias must be int32 with {cout} elements, got {b.dtype}{list(b.shape)}"
     if len(w) != 10 + 2 * cout or w[9] != cout:
         return "parameter record does not match the output channels"
-    if w[0] < 1 or w[1] < 1 or not (0 <= w[2] <= 65535 and 0 <= w[3] <= 65535):
-        return f"stride {w[0]}x{w[1]} / padding {w[2]}x{w[3]} out of range"
+    if not (1 <= w[0] <= MAX_STRIDE and 1 <= w[1] <= MAX_STRIDE and 0 <= w[2] <= 65535 and 0 <= w[3] <= 65535):
+        return f"stride {w[0]}x{w[1]} / padding {w[2]}x{w[3]} out of range (stride 1..{MAX_STRIDE})"
     if (w[4] < 1 or cin * w[4] != cout) if depthwise else w[4] != 1:
         return f"depth multiplier {w[4]} does not map {cin} input to {cout} output channels"
     if not _offsets_ok(w[5], w[6]) or not _act_ok(w[7], w[8]):
@@ -331,7 +334,7 @@ def _check_pool(ins: _Ins, outs: list[TensorRec], w: list[int]) -> str | None:
     assert x is not None
     if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0] or x.shape[3] != y.shape[3]:
         return f"output {list(y.shape)} does not keep the batch and channels of input {list(x.shape)}"
-    ok = (len(w) == 8 and w[0] >= 1 and w[1] >= 1 and all(0 <= v <= 65535 for v in w[2:4])
+    ok = (len(w) == 8 and all(1 <= v <= MAX_STRIDE for v in w[:2]) and all(0 <= v <= 65535 for v in w[2:4])
           and all(1 <= v <= 65535 for v in w[4:6]) and _act_ok(w[6], w[7]))
     return None if ok else "stride, padding, filter size or activation range out of range"
 
