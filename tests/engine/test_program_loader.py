@@ -102,8 +102,8 @@ def test_fuzzed_programs_under_asan_ubsan(tmp_path: Path, seed: int) -> None:
     prog.write_bytes(_small_program())
     env = dict(os.environ, LD_PRELOAD=_asan_runtime() or "", ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1", PYTHONPATH=str(HERE))
-    r = subprocess.run([sys.executable, str(HERE / "_fuzz_loader.py"), str(prog), "600", str(seed)], capture_output=True,
-                       text=True, env=env, timeout=300)
+    r = subprocess.run([sys.executable, str(HERE / "_fuzz_loader.py"), str(prog), "600", str(seed)],
+                       capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "accepted=" in r.stdout
     assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
