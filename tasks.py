@@ -44,24 +44,28 @@ def setup(c: Context) -> None:
     c.run("tools/setup.sh")
 
 
-@task(help=BOARD)
-def build(c: Context, board: str = "qemu_f405") -> None:
+FAST = {"fast": "real boards: the full-clock build (216 MHz DISCO-F746, 100 MHz NUCLEO-F412ZG)"}
+
+
+@task(help={**BOARD, **FAST})
+def build(c: Context, board: str = "qemu_f405", fast: bool = False) -> None:
     """Build the firmware for a board and print its size."""
-    _mcutrain(c, f"build --board {board}")
+    _mcutrain(c, f"build --board {board}" + (" --fast" if fast else ""))
 
 
-@task(help=BOARD_HELP)
-def flash(c: Context, board: str = "qemu_f405", port: str | None = None) -> None:
+@task(help={**BOARD_HELP, **FAST})
+def flash(c: Context, board: str = "qemu_f405", port: str | None = None, fast: bool = False) -> None:
     """Build and flash the firmware (openocd / st-flash / pyocd); with no port, boot it on QEMU."""
     port = _line_option("port", port)
     board = _line_option("board", board if board != "qemu_f405" else None) or board
     # The program `train` compiles depends on --seed (its fresh head) and --scheme: flash the same one, so
     # `train` finds it in flash instead of uploading another.
     extra = "".join(f" --{k} {v}" for k in ("seed", "scheme") if (v := _line_option(k, None)))
-    _mcutrain(c, f"flash --board {board} --target {_target(port)}{extra}")
+    fast = fast or "--fast" in sys.argv  # `flash train --fast`: invoke hands the flag to train
+    _mcutrain(c, f"flash --board {board} --target {_target(port)}{extra}" + (" --fast" if fast else ""))
 
 
-@task(help={**BOARD_HELP, "samples": "images to stream", "seed": "random seed", "scheme": "update scheme"})
+@task(help={**BOARD_HELP, **FAST, "samples": "images to stream", "seed": "random seed", "scheme": "update scheme"})
 def train(
     c: Context,
     board: str = "qemu_f405",
@@ -69,8 +73,10 @@ def train(
     samples: int = 0,
     seed: int = 0,
     scheme: str = "",
+    fast: bool = False,
 ) -> None:
-    """Stream person-detection images to the device, train on it, show accuracy, write log + plot."""
+    """Stream person-detection images to the device, train on it, show accuracy, write log + plot.
+    (--fast is for `flash`, which builds the firmware; the board reports the clock it runs at.)"""
     args = f"train --board {board} --target {_target(port)} --seed {seed}"
     if samples:
         args += f" --samples {samples}"

@@ -65,6 +65,22 @@ def test_online_env_builds_the_same_firmware(b: Board) -> None:
     assert boards.define(b.online_env, "APP_ARENA_BYTES") == b.arena_bytes
 
 
+@pytest.mark.parametrize("b", [b for b in ALL if b.fast_env], ids=_ids)
+def test_fast_env_is_the_default_build_plus_the_clock_flag(b: Board) -> None:
+    """`--fast` builds the same sources with the same flags, only the PLL set-up added."""
+    assert b.fast_env is not None and b.fast_flag is not None
+    cfg = _ini()
+    assert cfg.get(f"env:{b.fast_env}", "board") == cfg.get(f"env:{b.env}", "board")
+    assert boards.build_flags(b.fast_env).split() == [*b.build_flags.split(), b.fast_flag]
+    assert cfg.get(f"env:{b.fast_env}", "build_src_filter") == f"${{env:{b.env}.build_src_filter}}"
+    assert boards.for_env(b.fast_env) is b and b.env_for(True) == b.fast_env and b.env_for(False) == b.env
+
+
+def test_fixed_clock_board_has_no_fast_build() -> None:
+    with pytest.raises(BoardError, match="qemu_f405 has no fast build"):
+        board("qemu_f405").env_for(True)
+
+
 @pytest.mark.parametrize("b", ALL, ids=_ids)
 def test_linker_script_matches(b: Board) -> None:
     mem = _memory(b)

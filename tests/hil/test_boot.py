@@ -28,7 +28,7 @@ from mcutrain.device.protocol import (  # noqa: E402
 )
 
 FW_VERSION = (0, 1, 0)
-ENVS = [b.env for b in boards.BOARDS.values()]
+ENVS = [e for b in boards.BOARDS.values() for e in b.envs]  # default and full-clock builds
 CFSR_UNDEFINSTR = 1 << 16
 CFSR_PRECISERR = 1 << 9
 CFSR_BFARVALID = 1 << 15
@@ -211,7 +211,7 @@ def elves() -> dict[str, Path]:
 def test_firmware_builds_and_fits(env: str, elves: dict[str, Path]) -> None:
     from mcutrain.build import elf_size
 
-    b = boards.board(env)
+    b = boards.for_env(env)
     s = elf_size(elves[env])
     print(f"\n{env}: text={s.text} data={s.data} bss={s.bss}")
     assert s.flash <= b.code_size  # code flash as linked; the program/checkpoint region follows it
@@ -223,7 +223,7 @@ def test_vector_table_layout(env: str, elves: dict[str, Path]) -> None:
     elf = elves[env]
     sp, reset = _vectors(elf)
     syms = _symbols(elf)
-    b = boards.board(env)
+    b = boards.for_env(env)
     base, size = b.code_base, b.code_size
     assert _section_addr(elf, ".isr_vector") == base
     assert sp == b.ram_top == syms["_estack"], hex(sp)

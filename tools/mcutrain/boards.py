@@ -80,6 +80,21 @@ class Board:
         return sum(self.region_sectors)
 
     @property
+    def fast_env(self) -> str | None:
+        """The environment of the full-clock build (fast_flag added), None when the clock is fixed."""
+        return f"{self.env}_fast" if self.fast_flag else None
+
+    @property
+    def envs(self) -> tuple[str, ...]:
+        """Every offline environment that builds this board's firmware."""
+        return (self.env, self.fast_env) if self.fast_env else (self.env,)
+
+    def env_for(self, fast: bool) -> str:
+        if fast and self.fast_env is None:
+            raise BoardError(f"{self.name} has no fast build: its clock is fixed")
+        return self.fast_env if fast and self.fast_env else self.env
+
+    @property
     def build_flags(self) -> str:
         return build_flags(self.env)
 
@@ -249,6 +264,14 @@ def help_names() -> str:
         note += [f"or {o}" for o in others]
         parts.append(f"{shown} ({', '.join(note)})" if note else shown)
     return " | ".join(parts)
+
+
+def for_env(env: str) -> Board:
+    """The board an offline environment builds firmware for."""
+    for b in BOARDS.values():
+        if env in b.envs:
+            return b
+    raise BoardError(f"no board builds with environment {env!r}")
 
 
 def board(name: str) -> Board:

@@ -29,7 +29,7 @@ from mcutrain.paths import FIRMWARE, ROOT
 CORE_DIR = ROOT / ".pio-core"
 BUILD_DIR = ROOT / ".pio" / "build"
 # The offline PlatformIO environments, one per board (mcutrain.boards).
-ENVS = tuple(b.env for b in boards.BOARDS.values())
+ENVS = tuple(e for b in boards.BOARDS.values() for e in b.envs)
 # User-facing board names (as in `--board`) -> offline PlatformIO environment.
 BOARDS = {name: b.env for b in boards.BOARDS.values() for name in b.names}
 

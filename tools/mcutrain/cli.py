@@ -26,17 +26,25 @@ def _boards_help() -> str:
 def _add_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the firmware for a board and print its size")
     p.add_argument("--board", default="qemu_f405", help=_boards_help())
+    _add_fast(p)
 
     def run(a: argparse.Namespace) -> int:
-        from .build import BuildError, build, env_for_board
+        from .boards import BoardError, board
+        from .build import BuildError, build
 
         try:
-            print(build(env_for_board(a.board)))
-        except BuildError as e:
+            print(build(board(a.board).env_for(a.fast)))
+        except (BuildError, BoardError) as e:
             raise UserError(str(e).splitlines()[0]) from None
         return 0
 
     p.set_defaults(func=run)
+
+
+def _add_fast(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fast", action="store_true",
+                   help="real boards: the full-clock build (PLL: 216 MHz DISCO-F746, 100 MHz NUCLEO-F412ZG; "
+                   "default: the 16 MHz reset clock)")
 
 
 def _add_compile(sub: argparse._SubParsersAction) -> None:
@@ -142,6 +150,7 @@ def train_args(a: argparse.Namespace) -> object:
         eval_every=getattr(a, "eval_every", None), run_dir=getattr(a, "run_dir", None),
         live=not getattr(a, "no_live", True), head=a.head, board=a.board,
         camera=getattr(a, "camera", None), camera_label=getattr(a, "camera_label", "teacher"),
+        fast=getattr(a, "fast", False),
     )
 
 
@@ -172,6 +181,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _add_flash(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("flash", help="build the firmware and put it, with the compiled program, on the board")
     _add_program_options(p)
+    _add_fast(p)
 
     def run(a: argparse.Namespace) -> int:
         from .train_cmd import TrainCmdError, run_flash

@@ -42,6 +42,7 @@ class TrainArgs:
     board: str = "qemu_f405"
     camera: str | None = None
     camera_label: str = "teacher"
+    fast: bool = False  # flash: the board's full-clock build
 
 
 @dataclass
@@ -161,7 +162,7 @@ def run_flash(a: TrainArgs) -> int:
     prep = prepare(a)
     print(prep.describe(a.mode, a.target), file=sys.stderr)
     try:
-        elf = build(board_for(a).env)
+        elf = build(board_for(a).env_for(a.fast))
         if a.target == "qemu":
             from .device.client import DeviceTarget, program_model_id
 
@@ -172,7 +173,7 @@ def run_flash(a: TrainArgs) -> int:
                       f"0x{dev.model_id:08x}; arena {dev.info().arena_bytes:,} B")
             return 0
         done = flash(board_for(a).name, elf, prep.program.blob)
-    except (BuildError, FlashError) as e:
+    except (BuildError, FlashError, BoardError) as e:
         raise TrainCmdError(str(e).splitlines()[0]) from None
     print(f"{done.board}: flashed firmware and program with {done.tool}")
     return 0
