@@ -216,37 +216,16 @@ uint32_t board_flash_sector_size(uint32_t index)
     return index < FLASH_REGION_SECTORS ? FLASH_REGION_SECTOR_SIZE : 0u;
 }
 
-static const stm32_region_t s_region = {
-    FLASH_REGION_BASE, FLASH_REGION_SIZE, FLASH_REGION_FIRST_SECTOR, art_dcache_reset,
-};
-
-int32_t board_flash_erase(uint32_t offset, uint32_t len) { return stm32_region_erase(&s_region, offset, len); }
-
-int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
+const stm32_region_t *stm32_region(void)
 {
-    return stm32_region_write(&s_region, offset, data, len);
+    static const stm32_region_t region = {
+        FLASH_REGION_BASE, FLASH_REGION_SIZE, FLASH_REGION_FIRST_SECTOR, art_dcache_reset,
+    };
+    return &region;
 }
 
-const uint8_t *board_flash_ptr(uint32_t offset)
+void stm32_uart_drain(void)
 {
-    return (const uint8_t *)(uintptr_t)(FLASH_REGION_BASE + offset);
-}
-
-void board_reset(void)
-{
-    /* The reply announcing the reset must leave the UART first. */
     while ((USART3_SR & USART_SR_TC) == 0u) {
     }
-    cm_set_reset_marker(BOARD_RESET_SOFTWARE);
-    cm_system_reset();
-}
-
-void board_exit(int32_t code)
-{
-    /* Nothing to exit to without a debugger (a semihosting bkpt would fault). Let the last
-     * bytes leave the UART, then start over. */
-    (void)code;
-    while ((USART3_SR & USART_SR_TC) == 0u) {
-    }
-    cm_system_reset();
 }

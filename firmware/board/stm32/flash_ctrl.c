@@ -36,8 +36,9 @@ static int32_t flash_done(const stm32_region_t *r, uint32_t offset, uint32_t len
     return rc;
 }
 
-int32_t stm32_region_erase(const stm32_region_t *r, uint32_t offset, uint32_t len)
+int32_t board_flash_erase(uint32_t offset, uint32_t len)
 {
+    const stm32_region_t *r = stm32_region();
     uint32_t sector, first, count;
     int32_t rc = 0;
     if (!board_sector_range(offset, len, &first, &count)) {
@@ -60,8 +61,9 @@ int32_t stm32_region_erase(const stm32_region_t *r, uint32_t offset, uint32_t le
     return flash_done(r, offset, len, rc);
 }
 
-int32_t stm32_region_write(const stm32_region_t *r, uint32_t offset, const void *data, uint32_t len)
+int32_t board_flash_write(uint32_t offset, const void *data, uint32_t len)
 {
+    const stm32_region_t *r = stm32_region();
     const uint8_t *src = (const uint8_t *)data;
     volatile uint32_t *dst = (volatile uint32_t *)(uintptr_t)(r->base + offset);
     uint32_t i;
@@ -83,6 +85,11 @@ int32_t stm32_region_write(const stm32_region_t *r, uint32_t offset, const void 
         }
     }
     return flash_done(r, offset, len, rc);
+}
+
+const uint8_t *board_flash_ptr(uint32_t offset)
+{
+    return (const uint8_t *)(uintptr_t)(stm32_region()->base + offset);
 }
 
 /* On silicon the region is real flash: power cuts need a bench supply, not a hook

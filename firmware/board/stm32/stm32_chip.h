@@ -22,10 +22,10 @@ typedef struct {
     void (*cache_sync)(uint32_t addr, uint32_t len);
 } stm32_region_t;
 
-/* board_flash_erase / board_flash_write for a region (sector map: board_flash_sector_size).
- * Erase kicks the watchdog per sector (one takes 1-2 s). 0; -1 bad range; -2 the controller
- * reported an error. */
-int32_t stm32_region_erase(const stm32_region_t *r, uint32_t offset, uint32_t len);
-int32_t stm32_region_write(const stm32_region_t *r, uint32_t offset, const void *data, uint32_t len);
+/* Provided by the board file: its region (flash_ctrl.c implements board_flash_erase, _write and
+ * _ptr over it; erase kicks the watchdog per sector, one takes 1-2 s) and a wait until the last
+ * byte written to the console UART has left it (reset.c: before a reset cuts it off). */
+const stm32_region_t *stm32_region(void);
+void stm32_uart_drain(void);
 
 #endif /* STM32_CHIP_H */
