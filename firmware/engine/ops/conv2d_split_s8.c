@@ -8,6 +8,8 @@
 #include "train_ops.h"
 #include "window.h"
 
+#ifndef MCT_USE_ARM_OPS /* ops/arm/conv2d_split_s8.c provides them */
+
 static int8_t requant(int32_t acc, const int32_t *bias, int32_t oc, const mct_channel_quant_t *q, int32_t out_off,
                       int32_t lo, int32_t hi)
 {
@@ -101,3 +103,5 @@ void mct_fully_connected_split_s8(const mct_fc_params_t *p, const mct_channel_qu
         }
     }
 }
+
+#endif /* MCT_USE_ARM_OPS */

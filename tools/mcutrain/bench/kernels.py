@@ -130,10 +130,11 @@ def build_bench(kind: str) -> Path:
     return elf_path(env)
 
 
-def bench_image(blob: bytes, x: np.ndarray) -> bytes:
+def bench_image(blob: bytes, x: np.ndarray, label: int = 0) -> bytes:
+    """The flash image firmware/bench/main.c reads; `label` is used by training programs only."""
     data = np.ascontiguousarray(x).tobytes()
     pad = (-len(blob)) % 4
-    img = b"MCTB" + struct.pack("<III", len(blob), len(data), 0) + blob + bytes(pad) + data
+    img = b"MCTB" + struct.pack("<III", len(blob), len(data), label) + blob + bytes(pad) + data
     if len(img) > IMAGE_MAX:
         raise BenchError(f"bench image of {len(img)} bytes does not fit the {IMAGE_MAX} bytes of flash left")
     return img
@@ -145,6 +146,8 @@ class DeviceRun:
     cal_ticks: int
     ticks: list[int] = field(default_factory=list)
     crcs: list[int] = field(default_factory=list)
+    flags: list[int] = field(default_factory=list)  # op flags (1: split-weight forward)
+    forward_ops: int | None = None  # training programs: ops [0, forward_ops) are the forward
     output: bytes = b""
     seconds: float = 0.0
 
@@ -179,9 +182,12 @@ def run_device(elf: Path, image: bytes, timeout: float = 120.0) -> DeviceRun:
             run.kernels = f[3]
         elif f[0] == "CAL":
             run.cal_ticks = int(f[1])
+        elif f[0] == "TRAIN":
+            run.forward_ops = int(f[1])
         elif f[0] == "OP":
             run.ticks.append(int(f[3]))
             run.crcs.append(int(f[4], 16))
+            run.flags.append(int(f[5]) if len(f) > 5 else 0)
         elif f[0] == "OUT":
             run.output = bytes.fromhex(f[1]) if len(f) > 1 else b""
         elif f[0] == "END" and f[1] != "0":
