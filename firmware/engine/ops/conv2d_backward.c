@@ -27,8 +27,8 @@ static inline void scatter_int(const mct_walk_t *wk, const mct_window_t *win, co
     for (int32_t r = 0; r < win->rows; ++r) {
         const mct_run_t run = mct_run(wk, win, r);
         for (int32_t i = 0; i < win->len; ++i) {
-            /* unsigned add: wraps like the golden's int32 cast instead of UB */
-            acc[run.in + i] = (int32_t)((uint32_t)acc[run.in + i] + (uint32_t)((int32_t)frow[run.tap + i] * g2));
+            /* unsigned product and sum: wrap like the golden's int32 cast (hostile scales can saturate g2), no UB */
+            acc[run.in + i] = (int32_t)((uint32_t)acc[run.in + i] + (uint32_t)(int32_t)frow[run.tap + i] * (uint32_t)g2);
         }
     }
 }
@@ -52,7 +52,7 @@ static inline void correlate_int(const mct_walk_t *wk, const mct_window_t *win, 
         const mct_run_t run = mct_run(wk, win, r);
         for (int32_t i = 0; i < win->len; ++i) {
             const int32_t xv = (int32_t)x[run.in + i] + input_offset;
-            gw_oc[run.tap + i] = (int32_t)((uint32_t)gw_oc[run.tap + i] + (uint32_t)(gv * xv));
+            gw_oc[run.tap + i] = (int32_t)((uint32_t)gw_oc[run.tap + i] + (uint32_t)gv * (uint32_t)xv);
         }
     }
 }
@@ -76,6 +76,7 @@ void mct_conv2d_grad_input_f32(const mct_geom_t *g, const mct_dims_t *gy_dims, c
     }
 }
 
+#ifndef MCT_USE_ARM_OPS /* ops/arm/conv2d_backward_arm.c provides it */
 void mct_conv2d_grad_input_int(const mct_geom_t *g, const mct_dims_t *gy_dims, const int16_t *gy,
                                const mct_dims_t *f_dims, const mct_filter_t *f, const int32_t *mult,
                                const int32_t *shift, const mct_dims_t *x_dims, int32_t *acc)
@@ -93,6 +94,7 @@ void mct_conv2d_grad_input_int(const mct_geom_t *g, const mct_dims_t *gy_dims, c
         }
     }
 }
+#endif /* MCT_USE_ARM_OPS */
 
 void mct_conv2d_grad_weight_f32(const mct_geom_t *g, const mct_dims_t *gy_dims, const float *gy,
                                 const mct_dims_t *x_dims, const int8_t *x, int32_t input_offset, float x_scale,

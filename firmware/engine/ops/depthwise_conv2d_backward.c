@@ -31,7 +31,7 @@ static inline void scatter_int(const mct_walk_t *wk, const mct_window_t *win, co
         const mct_run_t run = mct_run(wk, win, r);
         for (int32_t i = 0; i < win->len; ++i) {
             int32_t *ap = acc_c + (run.in + i) * ci;
-            *ap = (int32_t)((uint32_t)*ap + (uint32_t)((int32_t)col.w[(run.tap + i) * col.stride] * g2));
+            *ap = (int32_t)((uint32_t)*ap + (uint32_t)(int32_t)col.w[(run.tap + i) * col.stride] * (uint32_t)g2);
         }
     }
 }
@@ -45,7 +45,7 @@ static inline void correlate_int(const mct_walk_t *wk, const mct_window_t *win, 
         for (int32_t i = 0; i < win->len; ++i) {
             int32_t *wp = gw_oc + (run.tap + i) * k;
             const int32_t xv = (int32_t)x_c[(run.in + i) * ci] + input_offset;
-            *wp = (int32_t)((uint32_t)*wp + (uint32_t)(gv * xv));
+            *wp = (int32_t)((uint32_t)*wp + (uint32_t)gv * (uint32_t)xv);
         }
     }
 }

@@ -35,7 +35,7 @@ void mct_fc_grad_input_int(int32_t units, int32_t depth, const int16_t *gy, cons
         const int32_t g2 = mct_mul_shift(gy[u], mult[u], shift[u]);
         const int8_t *fp = mct_filter_row(f, u, depth);
         for (int32_t d = 0; d < depth; ++d) {
-            acc[d] = (int32_t)((uint32_t)acc[d] + (uint32_t)((int32_t)fp[d] * g2));
+            acc[d] = (int32_t)((uint32_t)acc[d] + (uint32_t)(int32_t)fp[d] * (uint32_t)g2);
         }
     }
 }

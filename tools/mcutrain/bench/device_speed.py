@@ -215,12 +215,16 @@ def _op_macs(blob: bytes, opcode: int, ins: list[int], outs: list[int]) -> int:
     return 0
 
 
+# Ops with a Cortex-M kernel in ops/arm/ (docs/kernels.md); the profile runs integer gradients, whose input
+# gradient of a conv (0x41) has one.
+ADD, CONV_GRAD_INPUT = 0x04, 0x41
+ARM_OPS = (CONV, DW, FC, ADD, CONV_GRAD_INPUT)
+
+
 def _kernel(opcode: int, flags: int, arm: bool) -> str:
-    if opcode in (CONV, DW, FC):
-        if flags & SPLIT_W:
-            return "split"
-        return "optimised" if arm else "reference"
-    return "reference"
+    if opcode in (CONV, DW, FC) and flags & SPLIT_W:
+        return "split"
+    return "optimised" if arm and opcode in ARM_OPS else "reference"
 
 
 def op_profile(m: BenchModel = PROJECT, label: int = 0, seed: int = 1) -> dict[str, Any]:
