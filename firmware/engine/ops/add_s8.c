@@ -3,6 +3,8 @@
 #include "../quant.h"
 #include "ops.h"
 
+#ifndef MCT_USE_ARM_OPS /* ops/arm/add_s8.c provides it */
+
 void mct_add_s8(const mct_add_params_t *p, uint32_t n, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
     for (uint32_t i = 0; i < n; ++i) {
@@ -15,3 +17,5 @@ void mct_add_s8(const mct_add_params_t *p, uint32_t n, const int8_t *in1, const 
         out[i] = (int8_t)mct_clamp(r, p->act_min, p->act_max);
     }
 }
+
+#endif /* MCT_USE_ARM_OPS */

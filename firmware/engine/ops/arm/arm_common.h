@@ -52,6 +52,12 @@ static MCT_ALWAYS_INLINE int8_t mct_rq_out(int32_t acc, const mct_rq_t *r, int m
     return (int8_t)mct_clamp(v, lo, hi);
 }
 
+/* mct_rq_apply(a2 / 2) + out_off for the doubled accumulator a2 (arm_requant.h, mct_rqd_make) */
+static inline int32_t mct_rqd_apply(int32_t a2, const mct_rqd_t *r)
+{
+    return (mct_smmlar(a2, r->mult, r->c) + (a2 >> 31)) >> r->e;
+}
+
 /* sum of n int8 weights (the input offset times it is folded into the bias once per channel) */
 static inline int32_t mct_sum_s8(const int8_t *w, int32_t n)
 {

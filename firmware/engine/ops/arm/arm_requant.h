@@ -63,4 +63,47 @@ static inline int32_t mct_rq_apply_right(int32_t a, const mct_rq_t *r)
     return (int32_t)(p >> 32) >> r->hi_shift;
 }
 
+/* The same requantization of a DOUBLED accumulator a2 = 2 * acc (a kernel that doubles its weights and
+   bias gets it for free), with the output offset folded in, in 4 Cortex-M instructions
+   (mct_rqd_apply in arm_common.h):
+       t = SMMLAR(a2, m, C) = hi32(C * 2^32 + a2 * m + 2^31) = SRDHM(acc, m) + C
+       v = (t + (a2 >> 31)) >> e            = mct_mbqm(acc, m, -e) + out_off
+   with e = -shift >= 1 and C = 2^(e-1) + out_off * 2^e. Why: SRDHM(acc, m) = floor((2 acc m + 2^31) / 2^32)
+   (above), RoundingDivideByPOT(t, e) = floor((t + 2^(e-1) - [t < 0]) / 2^e) where [t < 0] may be
+   [acc < 0] (above), and adding out_off * 2^e before that floor adds out_off after it.
+   It holds while nothing wraps: |a2| < 2^31 and |SRDHM| + |C| + 1 < 2^31. mct_rqd_make checks both
+   for every accumulator with |acc| <= acc_bound and returns 0 (use mct_rq_apply) otherwise. */
+typedef struct {
+    int32_t mult;
+    int32_t c;
+    int32_t e;
+} mct_rqd_t;
+
+static inline int mct_rqd_make(int32_t multiplier, int32_t shift, int32_t out_off, int64_t acc_bound, mct_rqd_t *r)
+{
+    r->mult = 0;
+    r->c = 0;
+    r->e = 1;
+    if (shift > -1 || shift < -31 || acc_bound >= ((int64_t)1 << 30)) {
+        return 0;
+    }
+    const int32_t e = -shift;
+    if (e <= 22 && out_off >= -255 && out_off <= 255) {
+        /* |C| <= 511 * 2^21 < 2^30 and |SRDHM| <= 2^30: the check below always passes */
+        r->mult = multiplier;
+        r->c = (int32_t)(((uint32_t)1 << (e - 1)) + (uint32_t)out_off * ((uint32_t)1 << e));
+        r->e = e;
+        return 1;
+    }
+    const int64_t c = ((int64_t)1 << (e - 1)) + (int64_t)out_off * ((int64_t)1 << e);
+    const int64_t t = ((acc_bound * multiplier) >> 31) + 1; /* >= |SRDHM(acc, m)| */
+    if (t + ((c < 0) ? -c : c) + 1 >= ((int64_t)1 << 31)) {
+        return 0;
+    }
+    r->mult = multiplier;
+    r->c = (int32_t)c;
+    r->e = e;
+    return 1;
+}
+
 #endif /* MCT_ARM_REQUANT_H */

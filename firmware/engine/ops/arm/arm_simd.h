@@ -28,7 +28,19 @@ static inline uint32_t mct_sxtb16_ror8(uint32_t v)
     __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
 }
+/* acc + hi32(a * b + 2^31) (ACLE has no SMMLAR) */
+static inline int32_t mct_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
 #else
+static inline int32_t mct_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    const int64_t p = (int64_t)a * b + 0x80000000LL; /* |a * b| <= 2^62: no overflow */
+    return (int32_t)((uint32_t)acc + (uint32_t)(int32_t)(p >> 32));
+}
 static inline uint32_t mct_sxtb16(uint32_t v)
 {
     const uint32_t lo = (uint32_t)(uint16_t)(int16_t)(int8_t)(v & 0xFFu);

@@ -1,254 +1,341 @@
 /* arm/conv2d_s8.c - Cortex-M4/M7 int8 convolution, same name and results as ops/conv2d_s8.c;
    selected with -DMCT_USE_ARM_OPS. No scratch memory.
 
-   1x1, stride 1, no padding (the pointwise layers that hold most MACs of a MobileNet) is a matrix
-   product out[r][c] = sum_k (x[r][k] + off) * w[c][k] over rows r = pixels. It is tiled 2 output
-   channels x 2 pixels: per 4 input channels that is 4 LDR + 8 SXTB16 + 8 SMLAD for 16 MACs. The
-   input offset is not added per element: sum_k (x + off) * w = sum_k x * w + off * sum_k w, and
-   off * sum_k w (plus the bias) is computed once per output channel, because the channel pair is
-   the OUTER loop (all pixels then reuse it, and the requantization constants, from registers).
-   Integer addition wraps, so the reordering gives exactly the reference's int32 accumulator.
+   A filter wholly in flash is the split-weight kernel with no RAM channels (arm/conv2d_split_s8.c: the 1x1
+   GEMM and the general per-pixel loop, inner loops in arm_dot.h), so those shapes are handed to it; one
+   copy of the arithmetic, as the reference does.
 
-   Other shapes (KxK, strides, padding): per output pixel, 2 output channels at a time, taps in
-   the padded window skipped (a padded input equals the zero point, contributing 0), the offset
-   added to 2 inputs at once with SADD16. */
+   Here: few taps per output (kh * kw * cin small, e.g. a first layer 3x3 over 1-4 input channels). The
+   general loop spends most of its time on loop control there (a tap row of 3 bytes is a 3-element dot
+   product, per channel pair). Instead, per output pixel the whole window is loaded once into int16 lane
+   pairs, every tap row as 4-byte chunks: 1 LDR + SXTB16 + SXTB16 ROR 8, lanes (0,2) and (1,3) of the chunk.
+   Every output channel of a group then takes the window in one SMLAD per 2 taps against its weights,
+   pre-extended once per call into the same lane order (0 for the chunk bytes past the tap row). The
+   window stays in registers; the input offset is folded into the bias (off * sum(w)) and a tap in the
+   padding loads -off, so it adds (-off + off) * w = 0 as in the reference. Weights and bias are doubled
+   so the requantization is the 4-instruction doubled form of arm_requant.h (mct_rqd_make), output
+   offset included. */
+#include <stddef.h>
+
 #include "../../quant.h"
-#include "../ops.h"
-#include "arm_common.h"
+#include "../train_ops.h"
+#include "arm_dot.h"
 
 #ifdef MCT_USE_ARM_OPS
 
-typedef struct {
-    int32_t out_off, lo, hi;
-} clamp_t;
+#define SK_MAX_WORDS 18   /* lane words of a window: 3x3 over 4 input channels */
+#define SK_TABLE_WORDS 80 /* per-channel records of one channel group, on the stack (320 bytes) */
+#define SK_GROUP 8        /* channels per group at most */
+#define SK_REC_EXTRA 4    /* a record: base2, the window's weight words, then mult, c, e */
 
-/* 2 output channels x 2 rows (pixels) of the 1x1 product. Register budget: 4 accumulators, 6
-   extended lanes, 2 moving pointers, the row length and the end: 14, all a Cortex-M has. The
-   second row and the second filter are addressed as [pointer + k_n] (rows of one tile are
-   adjacent, as are the two filters) so they need no pointers of their own. */
-static MCT_ALWAYS_INLINE void gemm_2x2(const int8_t *xa, const int8_t *w0, int32_t k_n, int32_t base0, int32_t base1,
-                                       int32_t out[4])
+typedef struct {
+    const mct_conv_params_t *p;
+    const int8_t *in;
+    int8_t *out;
+    int32_t batches, in_h, in_w, in_c, k_h, k_w, out_h, out_w, out_c;
+    int32_t row_len; /* kw * cin: bytes of one tap row */
+    int32_t chunks;  /* 4-byte chunks per tap row */
+} sk_t;
+
+/* Lane word and lane of byte i of tap row ky (i < 4 * chunks), for rw = 2 * chunks words per row. */
+static inline int32_t sk_word(int32_t ky, int32_t rw, int32_t i)
 {
-    int32_t a00 = base0, a01 = base1, a10 = base0, a11 = base1;
-    const int8_t *x = xa, *w = w0;
-    const int8_t *const x_end = xa + (k_n & ~3);
+    return ky * rw + 2 * (i >> 2) + (i & 1);
+}
+
+static inline uint32_t sk_set_lane(uint32_t word, int32_t i, int32_t v)
+{
+    const uint32_t shift = (uint32_t)(i & 2) << 3; /* bytes 0, 1 -> lane 0; 2, 3 -> lane 1 */
+    return (word & ~(0xFFFFu << shift)) | ((uint32_t)(uint16_t)(int16_t)v << shift);
+}
+
+/* Channel oc's record at rec: base2 (twice bias + off * sum(w)), the nw weight words (twice the weights),
+   then the requantization mult, c, e (mct_rqd_t), in the order the board loop reads them. 0 if the doubled
+   requantization does not hold for every accumulator the channel can reach (then the general loop runs the
+   whole conv). */
+static int sk_record(const sk_t *s, const mct_channel_quant_t *q, const int8_t *filter, const int32_t *bias,
+                     int32_t oc, uint32_t *rec)
+{
+    const int32_t rw = 2 * s->chunks, nw = s->k_h * rw, per = s->k_h * s->row_len;
+    const int8_t *w = filter + oc * per;
+    int32_t wsum = 0;
+    int64_t wabs = 0;
+    uint32_t *const wl = rec + 1;
+    for (int32_t i = 0; i < nw; ++i) {
+        wl[i] = 0;
+    }
+    for (int32_t ky = 0; ky < s->k_h; ++ky) {
+        for (int32_t i = 0; i < s->row_len; ++i) {
+            const int32_t v = w[ky * s->row_len + i];
+            const int32_t j = sk_word(ky, rw, i);
+            wl[j] = sk_set_lane(wl[j], i, 2 * v);
+            wsum += v;
+            wabs += (v < 0) ? -v : v;
+        }
+    }
+    const int32_t b = (bias != NULL) ? bias[oc] : 0;
+    const int64_t bound = ((b < 0) ? -(int64_t)b : (int64_t)b) + wabs * mct_max_abs_off(s->p->input_offset);
+    mct_rqd_t r;
+    if (!mct_rqd_make(q->multiplier[oc], q->shift[oc], s->p->output_offset, bound, &r)) {
+        return 0;
+    }
+    const int32_t base = mct_wrap_add(b, s->p->input_offset * wsum);
+    rec[0] = (uint32_t)base << 1; /* |base| may exceed 2^30 (only the final sum is bounded): wrap */
+    rec[nw + 1] = (uint32_t)r.mult;
+    rec[nw + 2] = (uint32_t)r.c;
+    rec[nw + 3] = (uint32_t)r.e;
+    return 1;
+}
+
+/* The window of the output pixel whose top-left tap is input (y0, x0) of batch b into x (lane words), any
+   position: taps outside the input are -off. */
+static void sk_gather_edge(const sk_t *s, int32_t b, int32_t y0, int32_t x0, uint32_t *x)
+{
+    const int32_t rw = 2 * s->chunks, cin = s->in_c;
+    for (int32_t i = 0; i < s->k_h * rw; ++i) {
+        x[i] = 0;
+    }
+    for (int32_t ky = 0; ky < s->k_h; ++ky) {
+        const int32_t y = y0 + ky;
+        const int y_in = (y >= 0 && y < s->in_h);
+        int32_t xx = x0, ci = 0; /* tap row byte i is input channel ci of column xx */
+        for (int32_t i = 0; i < s->row_len; ++i) {
+            int32_t v = -s->p->input_offset;
+            if (y_in && xx >= 0 && xx < s->in_w) {
+                v = s->in[((b * s->in_h + y) * s->in_w + xx) * cin + ci];
+            }
+            const int32_t j = sk_word(ky, rw, i);
+            x[j] = sk_set_lane(x[j], i, v);
+            if (++ci == cin) {
+                ci = 0;
+                ++xx;
+            }
+        }
+    }
+}
+
+/* The output stage of one channel: acc = 2 * its accumulator, r = the record's mult, c, e. */
+static MCT_ALWAYS_INLINE int8_t sk_store(int32_t acc, const uint32_t *r, int32_t lo, int32_t hi, int sat8)
+{
+    const mct_rqd_t rq = {(int32_t)r[0], (int32_t)r[1], (int32_t)r[2]};
+    const int32_t v = mct_rqd_apply(acc, &rq);
+    return (int8_t)(sat8 ? mct_ssat8(v) : mct_clamp(v, lo, hi));
+}
+
+/* 1 when the window at input (y0, x0) lies in the input and its tap rows' 4-byte chunks (span bytes) do not
+   run past the input row, so it is loaded by whole chunks. */
+static MCT_ALWAYS_INLINE int sk_inside(const sk_t *s, int32_t y0, int32_t x0, int32_t span)
+{
+    return y0 >= 0 && y0 + s->k_h <= s->in_h && x0 >= 0 && x0 * s->in_c + span <= s->in_w * s->in_c;
+}
+
+static MCT_ALWAYS_INLINE const int8_t *sk_at(const sk_t *s, int32_t b, int32_t y0, int32_t x0)
+{
+    return s->in + ((b * s->in_h + y0) * s->in_w + x0) * s->in_c;
+}
+
+/* Output columns [*ox0, *ox1) of row y0 whose windows sk_inside holds for (empty when none). */
+static void sk_columns(const sk_t *s, int32_t y0, int32_t span, int32_t *ox0, int32_t *ox1)
+{
+    const int32_t sw = s->p->stride_w, pw = s->p->pad_w;
+    const int32_t x_max = (s->in_w * s->in_c - span) / s->in_c; /* the last x0 whose chunks fit the row */
+    *ox0 = *ox1 = 0;
+    if (y0 >= 0 && y0 + s->k_h <= s->in_h && s->in_w * s->in_c >= span) {
+        *ox0 = (pw + sw - 1) / sw; /* x0 = ox * sw - pw >= 0 */
+        *ox1 = (x_max + pw) / sw + 1;
+        *ox1 = (*ox1 > s->out_w) ? s->out_w : *ox1;
+        *ox0 = (*ox0 > *ox1) ? *ox1 : *ox0;
+    }
+}
+
+/* The g channels of one output pixel (records in table) from its window x0l..x2h: 6 SMLAD each. */
+static MCT_ALWAYS_INLINE void sk_channels_3x1(uint32_t x0l, uint32_t x0h, uint32_t x1l, uint32_t x1h, uint32_t x2l,
+                                              uint32_t x2h, const uint32_t *rec, int32_t g, int8_t *op, int32_t lo,
+                                              int32_t hi, int sat8)
+{
+    int8_t *const end = op + g;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    /* GCC spills 3-5 registers per iteration of the C loop below (it hoists the loads); the same
-       20 instructions written out keep everything in registers: 14 instead of ~27 per 16 MACs,
-       the biggest single win of these kernels. Identical arithmetic to the C version (host-tested);
-       on the board it is checked by the bench against the host engine, op by op. */
-    if (x != x_end) {
-        uint32_t t0, t1, t2, t3, t4, t5;
+    /* GCC keeps 2-3 of the window words on the stack in the C loop below (25 instructions per channel); with
+       the 12 values in registers and the record walked by post-increment loads it is 19. Same arithmetic as
+       the C (host-tested); on the board the bench checks it against the host engine op by op. */
+    if (sat8) {
+        int32_t acc, t0, t1;
         __asm volatile(
             "1:\n\t"
-            "ldr    %[t1], [%[w], %[k]]\n\t"     /* filter 1, 4 input channels */
-            "ldr    %[t0], [%[w]], #4\n\t"       /* filter 0 */
-            "sxtb16 %[t2], %[t0]\n\t"            /* f0 lanes (0,2) */
-            "sxtb16 %[t0], %[t0], ror #8\n\t"    /* f0 lanes (1,3) */
-            "sxtb16 %[t3], %[t1]\n\t"
-            "sxtb16 %[t1], %[t1], ror #8\n\t"
-            "ldr    %[t4], [%[x], %[k]]\n\t"     /* pixel b */
-            "sxtb16 %[t5], %[t4]\n\t"
-            "sxtb16 %[t4], %[t4], ror #8\n\t"
-            "smlad  %[a10], %[t5], %[t2], %[a10]\n\t"
-            "smlad  %[a10], %[t4], %[t0], %[a10]\n\t"
-            "smlad  %[a11], %[t5], %[t3], %[a11]\n\t"
-            "smlad  %[a11], %[t4], %[t1], %[a11]\n\t"
-            "ldr    %[t4], [%[x]], #4\n\t"       /* pixel a */
-            "sxtb16 %[t5], %[t4]\n\t"
-            "sxtb16 %[t4], %[t4], ror #8\n\t"
-            "smlad  %[a00], %[t5], %[t2], %[a00]\n\t"
-            "smlad  %[a00], %[t4], %[t0], %[a00]\n\t"
-            "smlad  %[a01], %[t5], %[t3], %[a01]\n\t"
-            "smlad  %[a01], %[t4], %[t1], %[a01]\n\t"
-            "cmp    %[x], %[end]\n\t"
+            "ldr    %[acc], [%[rec]], #4\n\t"        /* base2 */
+            "ldrd   %[t0], %[t1], [%[rec]], #8\n\t"
+            "smlad  %[acc], %[x0l], %[t0], %[acc]\n\t"
+            "smlad  %[acc], %[x0h], %[t1], %[acc]\n\t"
+            "ldrd   %[t0], %[t1], [%[rec]], #8\n\t"
+            "smlad  %[acc], %[x1l], %[t0], %[acc]\n\t"
+            "smlad  %[acc], %[x1h], %[t1], %[acc]\n\t"
+            "ldrd   %[t0], %[t1], [%[rec]], #8\n\t"
+            "smlad  %[acc], %[x2l], %[t0], %[acc]\n\t"
+            "smlad  %[acc], %[x2h], %[t1], %[acc]\n\t"
+            "ldrd   %[t0], %[t1], [%[rec]], #8\n\t"  /* mult, c */
+            "smmlar %[t0], %[acc], %[t0], %[t1]\n\t"
+            "ldr    %[t1], [%[rec]], #4\n\t"         /* e */
+            "add    %[t0], %[t0], %[acc], asr #31\n\t"
+            "asr    %[t0], %[t0], %[t1]\n\t"
+            "ssat   %[t0], #8, %[t0]\n\t"
+            "strb   %[t0], [%[op]], #1\n\t"
+            "cmp    %[op], %[end]\n\t"
             "bne    1b\n\t"
-            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x), [w] "+r"(w),
-              [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-            : [k] "r"(k_n), [end] "r"(x_end)
-            : "cc");
-    }
-#else
-    while (x != x_end) {
-        const uint32_t wv0 = mct_load4(w), wv1 = mct_load4(w + k_n);
-        const uint32_t w0l = mct_sxtb16(wv0), w0h = mct_sxtb16_ror8(wv0);
-        const uint32_t w1l = mct_sxtb16(wv1), w1h = mct_sxtb16_ror8(wv1);
-        const uint32_t xva = mct_load4(x), xvb = mct_load4(x + k_n);
-        const uint32_t xl = mct_sxtb16(xva), xh = mct_sxtb16_ror8(xva);
-        const uint32_t yl = mct_sxtb16(xvb), yh = mct_sxtb16_ror8(xvb);
-        a00 = mct_smlad(xh, w0h, mct_smlad(xl, w0l, a00));
-        a01 = mct_smlad(xh, w1h, mct_smlad(xl, w1l, a01));
-        a10 = mct_smlad(yh, w0h, mct_smlad(yl, w0l, a10));
-        a11 = mct_smlad(yh, w1h, mct_smlad(yl, w1l, a11));
-        x += 4;
-        w += 4;
+            : [rec] "+r"(rec), [op] "+r"(op), [acc] "=&r"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1)
+            : [x0l] "r"(x0l), [x0h] "r"(x0h), [x1l] "r"(x1l), [x1h] "r"(x1h), [x2l] "r"(x2l), [x2h] "r"(x2h),
+              [end] "r"(end)
+            : "cc", "memory");
+        return;
     }
 #endif
-    for (int32_t k = k_n & ~3; k < k_n; ++k) {
-        const int32_t x0 = xa[k], x1 = xa[k + k_n], f0 = w0[k], f1 = w0[k + k_n];
-        a00 = mct_wrap_add(a00, x0 * f0); /* the base holds the bias: wrap like SMLAD, no UB */
-        a01 = mct_wrap_add(a01, x0 * f1);
-        a10 = mct_wrap_add(a10, x1 * f0);
-        a11 = mct_wrap_add(a11, x1 * f1);
-    }
-    out[0] = a00;
-    out[1] = a01;
-    out[2] = a10;
-    out[3] = a11;
-}
-
-/* one row x one channel (odd leftovers) */
-static int32_t dot_1x1(const int8_t *x, const int8_t *w, int32_t k_n, int32_t base)
-{
-    int32_t acc = base;
-    int32_t k = 0;
-    for (; k + 4 <= k_n; k += 4) {
-        const uint32_t xv = mct_load4(x + k), wv = mct_load4(w + k);
-        acc = mct_smlad(mct_sxtb16(xv), mct_sxtb16(wv), acc);
-        acc = mct_smlad(mct_sxtb16_ror8(xv), mct_sxtb16_ror8(wv), acc);
-    }
-    for (; k < k_n; ++k) {
-        acc = mct_wrap_add(acc, (int32_t)x[k] * (int32_t)w[k]);
-    }
-    return acc;
-}
-
-static MCT_ALWAYS_INLINE void pointwise_pair(const int8_t *in, const int8_t *w0, int32_t rows, int32_t k_n,
-                                             int32_t c_n, int32_t base0, int32_t base1, const mct_rq_t *r0,
-                                             const mct_rq_t *r1, const clamp_t *cl, int mode, int8_t *out)
-{
-    int32_t r = 0;
-    for (; r + 2 <= rows; r += 2) {
-        int32_t acc[4];
-        gemm_2x2(in + r * k_n, w0, k_n, base0, base1, acc);
-        int8_t *o = out + r * c_n;
-        o[0] = mct_rq_out(acc[0], r0, mode, cl->out_off, cl->lo, cl->hi);
-        o[1] = mct_rq_out(acc[1], r1, mode, cl->out_off, cl->lo, cl->hi);
-        o[c_n] = mct_rq_out(acc[2], r0, mode, cl->out_off, cl->lo, cl->hi);
-        o[c_n + 1] = mct_rq_out(acc[3], r1, mode, cl->out_off, cl->lo, cl->hi);
-    }
-    if (r < rows) {
-        const int8_t *x = in + r * k_n;
-        out[r * c_n] = mct_rq_out(dot_1x1(x, w0, k_n, base0), r0, mode, cl->out_off, cl->lo, cl->hi);
-        out[r * c_n + 1] = mct_rq_out(dot_1x1(x, w0 + k_n, k_n, base1), r1, mode, cl->out_off, cl->lo, cl->hi);
+    for (; op != end; ++op, rec += 6 + SK_REC_EXTRA) {
+        int32_t acc = mct_smlad(x0l, rec[1], (int32_t)rec[0]);
+        acc = mct_smlad(x0h, rec[2], acc);
+        acc = mct_smlad(x1l, rec[3], acc);
+        acc = mct_smlad(x1h, rec[4], acc);
+        acc = mct_smlad(x2l, rec[5], acc);
+        acc = mct_smlad(x2h, rec[6], acc);
+        *op = sk_store(acc, rec + 7, lo, hi, sat8);
     }
 }
 
-static void pointwise(const mct_conv_params_t *p, const mct_channel_quant_t *q, int32_t rows, int32_t k_n,
-                      const int8_t *in, const int8_t *filter, const int32_t *bias, int32_t c_n, int8_t *out)
+/* An output pixel whose window needs the checked gather (padding, or chunks past the row). */
+static MCT_ALWAYS_INLINE void sk_edge_3x1(const sk_t *s, const uint32_t *table, int32_t g, int32_t b, int32_t y0,
+                                          int32_t ox, int8_t *op, int sat8)
 {
-    const clamp_t cl = {p->output_offset, p->act_min, p->act_max};
-    int32_t c = 0;
-    for (; c + 2 <= c_n; c += 2) {
-        const int8_t *w0 = filter + c * k_n;
-        const mct_rq_t r0 = mct_rq_make(q->multiplier[c], q->shift[c]);
-        const mct_rq_t r1 = mct_rq_make(q->multiplier[c + 1], q->shift[c + 1]);
-        /* bias + off * sum(w): wrapping like the reference's int32 arithmetic */
-        const int32_t b0 = (bias != 0) ? bias[c] : 0, b1 = (bias != 0) ? bias[c + 1] : 0;
-        const int32_t base0 = mct_wrap_add(b0, p->input_offset * mct_sum_s8(w0, k_n));
-        const int32_t base1 = mct_wrap_add(b1, p->input_offset * mct_sum_s8(w0 + k_n, k_n));
-        switch (mct_rq_mode(mct_rq_is_right(&r0) && mct_rq_is_right(&r1), cl.lo, cl.hi)) {
-        case MCT_RQ_RIGHT_SAT8:
-            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &r0, &r1, &cl, MCT_RQ_RIGHT_SAT8, out + c);
-            break;
-        case MCT_RQ_RIGHT:
-            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &r0, &r1, &cl, MCT_RQ_RIGHT, out + c);
-            break;
-        default:
-            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &r0, &r1, &cl, MCT_RQ_GENERAL, out + c);
-            break;
-        }
-    }
-    if (c < c_n) {
-        const int8_t *w0 = filter + c * k_n;
-        const mct_rq_t r0 = mct_rq_make(q->multiplier[c], q->shift[c]);
-        const int32_t base0 = mct_wrap_add((bias != 0) ? bias[c] : 0, p->input_offset * mct_sum_s8(w0, k_n));
-        for (int32_t r = 0; r < rows; ++r) {
-            out[r * c_n + c] = mct_rq_out(dot_1x1(in + r * k_n, w0, k_n, base0), &r0, MCT_RQ_GENERAL, cl.out_off, cl.lo, cl.hi);
+    uint32_t x[6];
+    sk_gather_edge(s, b, y0, ox * s->p->stride_w - s->p->pad_w, x);
+    sk_channels_3x1(x[0], x[1], x[2], x[3], x[4], x[5], table, g, op, s->p->act_min, s->p->act_max, sat8);
+}
+
+/* Every output pixel of channels [c0, c0 + g) (records in table), 3 tap rows of one chunk each (3 x 1..4
+   taps of one input channel: a mono first layer, or 3 x 1..2 of two): the window is 6 words held in
+   registers, 3 LDR + 6 SXTB16 per pixel, then per channel 6 SMLAD against the record's 6 words. */
+static MCT_ALWAYS_INLINE void sk_pixels_3x1(const sk_t *s, const uint32_t *table, int32_t c0, int32_t g,
+                                            int sat8)
+{
+    const mct_conv_params_t *p = s->p;
+    const int32_t row_step = s->in_w * s->in_c, step = p->stride_w * s->in_c;
+    for (int32_t b = 0; b < s->batches; ++b) {
+        for (int32_t oy = 0; oy < s->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            int8_t *op = s->out + ((b * s->out_h + oy) * s->out_w) * s->out_c + c0;
+            int32_t ox0, ox1, ox = 0;
+            sk_columns(s, y0, 4, &ox0, &ox1);
+            for (; ox < ox0; ++ox, op += s->out_c) {
+                sk_edge_3x1(s, table, g, b, y0, ox, op, sat8);
+            }
+            if (ox < ox1) {
+                const int8_t *ip = sk_at(s, b, y0, ox * p->stride_w - p->pad_w);
+                for (; ox < ox1; ++ox, op += s->out_c, ip += step) {
+                    const uint32_t v0 = mct_load4(ip), v1 = mct_load4(ip + row_step);
+                    const uint32_t v2 = mct_load4(ip + 2 * row_step);
+                    sk_channels_3x1(mct_sxtb16(v0), mct_sxtb16_ror8(v0), mct_sxtb16(v1), mct_sxtb16_ror8(v1),
+                                    mct_sxtb16(v2), mct_sxtb16_ror8(v2), table, g, op, p->act_min, p->act_max,
+                                    sat8);
+                }
+            }
+            for (; ox < s->out_w; ++ox, op += s->out_c) {
+                sk_edge_3x1(s, table, g, b, y0, ox, op, sat8);
+            }
         }
     }
 }
 
-/* (x + off) . w over n elements, 2 filters at once; off is added to two inputs per SADD16. */
-static void dot_off_2(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t off, int32_t *a0,
-                      int32_t *a1)
+/* The same for any window of up to SK_MAX_WORDS words (an even count: 2 per chunk), from the stack. */
+static void sk_pixels(const sk_t *s, const uint32_t *table, int32_t c0, int32_t g)
 {
-    const uint32_t off2 = mct_dup16(off);
-    int32_t s0 = *a0, s1 = *a1;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t xv = mct_load4(x + i);
-        const uint32_t xl = mct_sadd16(mct_sxtb16(xv), off2), xh = mct_sadd16(mct_sxtb16_ror8(xv), off2);
-        const uint32_t wv0 = mct_load4(w0 + i), wv1 = mct_load4(w1 + i);
-        s0 = mct_smlad(xl, mct_sxtb16(wv0), s0);
-        s0 = mct_smlad(xh, mct_sxtb16_ror8(wv0), s0);
-        s1 = mct_smlad(xl, mct_sxtb16(wv1), s1);
-        s1 = mct_smlad(xh, mct_sxtb16_ror8(wv1), s1);
-    }
-    for (; i < n; ++i) {
-        const int32_t xv = (int32_t)x[i] + off;
-        s0 += xv * (int32_t)w0[i];
-        s1 += xv * (int32_t)w1[i];
-    }
-    *a0 = s0;
-    *a1 = s1;
-}
-
-static void general(const mct_conv_params_t *p, const mct_channel_quant_t *q, const mct_dims_t *in_dims,
-                    const int8_t *in, const mct_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
-                    const mct_dims_t *out_dims, int8_t *out)
-{
-    const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
-    const int32_t f_stride = k_h * k_w * in_c; /* bytes per output channel's filter */
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-            /* the valid tap rows, so the inner loops need no bounds checks */
-            const int32_t ky0 = (in_y0 < 0) ? -in_y0 : 0;
-            const int32_t ky1 = (in_y0 + k_h > in_h) ? in_h - in_y0 : k_h;
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                const int32_t kx0 = (in_x0 < 0) ? -in_x0 : 0;
-                const int32_t kx1 = (in_x0 + k_w > in_w) ? in_w - in_x0 : k_w;
-                const int32_t run = (kx1 - kx0) * in_c; /* a tap row is contiguous in input and filter */
-                int8_t *op = out + (((b * out_h) + oy) * out_w + ox) * out_c;
-                for (int32_t oc = 0; oc < out_c; oc += 2) {
-                    const int32_t oc1 = (oc + 1 < out_c) ? oc + 1 : oc; /* odd count: compute the last twice */
-                    int32_t a0 = 0, a1 = 0;
-                    for (int32_t ky = ky0; ky < ky1; ++ky) {
-                        const int8_t *ip = in + (((b * in_h) + in_y0 + ky) * in_w + in_x0 + kx0) * in_c;
-                        const int32_t f_off = (ky * k_w + kx0) * in_c;
-                        dot_off_2(ip, filter + oc * f_stride + f_off, filter + oc1 * f_stride + f_off, run,
-                                  p->input_offset, &a0, &a1);
+    const mct_conv_params_t *p = s->p;
+    const int32_t rw = 2 * s->chunks, nw = s->k_h * rw, stride = nw + SK_REC_EXTRA;
+    const int32_t row_step = s->in_w * s->in_c, span = 4 * s->chunks;
+    int8_t *op = s->out + c0;
+    for (int32_t b = 0; b < s->batches; ++b) {
+        for (int32_t oy = 0; oy < s->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < s->out_w; ++ox, op += s->out_c) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                uint32_t x[SK_MAX_WORDS];
+                if (sk_inside(s, y0, x0, span)) {
+                    const int8_t *ip = sk_at(s, b, y0, x0);
+                    uint32_t *xp = x;
+                    for (int32_t ky = 0; ky < s->k_h; ++ky, ip += row_step) {
+                        for (int32_t c = 0; c < s->chunks; ++c, xp += 2) {
+                            const uint32_t v = mct_load4(ip + 4 * c);
+                            xp[0] = mct_sxtb16(v);
+                            xp[1] = mct_sxtb16_ror8(v);
+                        }
                     }
-                    if (bias != 0) {
-                        a0 = mct_wrap_add(a0, bias[oc]);
-                        a1 = mct_wrap_add(a1, bias[oc1]);
+                } else {
+                    sk_gather_edge(s, b, y0, x0, x);
+                }
+                const uint32_t *rec = table;
+                for (int32_t ch = 0; ch < g; ++ch, rec += stride) {
+                    int32_t acc = (int32_t)rec[0];
+                    for (int32_t i = 0; i < nw; i += 2) {
+                        acc = mct_smlad(x[i], rec[1 + i], acc);
+                        acc = mct_smlad(x[i + 1], rec[2 + i], acc);
                     }
-                    const mct_rq_t r0 = mct_rq_make(q->multiplier[oc], q->shift[oc]);
-                    op[oc] = mct_rq_out(a0, &r0, MCT_RQ_GENERAL, p->output_offset, p->act_min, p->act_max);
-                    if (oc1 != oc) {
-                        const mct_rq_t r1 = mct_rq_make(q->multiplier[oc1], q->shift[oc1]);
-                        op[oc1] = mct_rq_out(a1, &r1, MCT_RQ_GENERAL, p->output_offset, p->act_min, p->act_max);
-                    }
+                    op[ch] = sk_store(acc, rec + 1 + nw, p->act_min, p->act_max, 0);
                 }
             }
         }
     }
 }
 
+static void sk_group(const sk_t *s, const uint32_t *table, int32_t c0, int32_t g)
+{
+    if (s->k_h == 3 && s->chunks == 1) {
+        if (s->p->act_min == -128 && s->p->act_max == 127) {
+            sk_pixels_3x1(s, table, c0, g, 1);
+        } else {
+            sk_pixels_3x1(s, table, c0, g, 0);
+        }
+    } else {
+        sk_pixels(s, table, c0, g);
+    }
+}
+
+/* 0 when the shape or the parameters do not suit the small-window path (nothing written then). */
+static int small_window(const mct_conv_params_t *p, const mct_channel_quant_t *q, const mct_dims_t *in_dims,
+                        const int8_t *in, const mct_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
+                        const mct_dims_t *out_dims, int8_t *out)
+{
+    const sk_t s = {p, in, out, out_dims->n, in_dims->h, in_dims->w, in_dims->c, filter_dims->h, filter_dims->w,
+                    out_dims->h, out_dims->w, out_dims->c, filter_dims->w * in_dims->c,
+                    (filter_dims->w * in_dims->c + 3) / 4};
+    const int32_t nw = s.k_h * 2 * s.chunks;
+    if (nw > SK_MAX_WORDS || s.out_c < 1) {
+        return 0;
+    }
+    const int32_t stride = nw + SK_REC_EXTRA;
+    const int32_t g_max = (SK_TABLE_WORDS / stride < SK_GROUP) ? SK_TABLE_WORDS / stride : SK_GROUP;
+    uint32_t table[SK_TABLE_WORDS];
+    for (int32_t oc = 0; oc < s.out_c; ++oc) { /* every channel must qualify before any output is written */
+        if (!sk_record(&s, q, filter, bias, oc, table)) {
+            return 0;
+        }
+    }
+    for (int32_t c0 = 0; c0 < s.out_c; c0 += g_max) {
+        const int32_t g = (s.out_c - c0 < g_max) ? s.out_c - c0 : g_max;
+        for (int32_t ch = 0; ch < g; ++ch) {
+            (void)sk_record(&s, q, filter, bias, c0 + ch, table + ch * stride);
+        }
+        sk_group(&s, table, c0, g);
+    }
+    return 1;
+}
+
 void mct_conv2d_s8(const mct_conv_params_t *p, const mct_channel_quant_t *q, const mct_dims_t *in_dims,
                    const int8_t *in, const mct_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
                    const mct_dims_t *out_dims, int8_t *out)
 {
-    if (filter_dims->h == 1 && filter_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
-        p->pad_w == 0 && out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
-        pointwise(p, q, out_dims->n * out_dims->h * out_dims->w, in_dims->c, in, filter, bias, out_dims->c, out);
+    const int pointwise = filter_dims->h == 1 && filter_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                          p->pad_h == 0 && p->pad_w == 0;
+    if (!pointwise && small_window(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out)) {
         return;
     }
-    general(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
+    const mct_filter_t f = {filter, NULL, 0};
+    mct_conv2d_split_s8(p, q, in_dims, in, filter_dims, &f, bias, out_dims, out);
 }
 
 #endif /* MCT_USE_ARM_OPS */

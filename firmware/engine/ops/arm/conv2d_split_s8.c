@@ -4,21 +4,23 @@
    A layer under sparse update keeps the weights of its first k output channels in RAM (the copy the update
    writes) and the rest in flash (mct_filter_t). That is two ordinary layers over the output-channel ranges
    [0, k) and [k, C) that share the input and interleave their outputs, so each kernel here runs on one
-   channel range with that range's filter base and the inner loops of ops/arm/ (docs/kernels.md):
-   - 1x1 stride-1 conv: 2 channels x 2 pixels tiles of SMLAD (the same loop as arm/conv2d_s8.c), the input
-     offset folded into the bias as off * sum(w), channel pair outer. sum(w) is recomputed on every call:
-     the update changes the RAM channels between steps.
+   channel range with that range's filter base and the inner loops of arm_dot.h (docs/kernels.md). With
+   k == 0 they are the ordinary layer: arm/conv2d_s8.c and arm/fully_connected_s8.c call them so, one copy
+   of the arithmetic (as the reference kernels do).
+   - 1x1 stride-1 conv: 2 channels x 2 pixels tiles of SMLAD (mct_gemm_2x2), the input offset folded into
+     the bias as off * sum(w), channel pair outer. sum(w) is recomputed on every call: the update changes
+     the RAM channels between steps.
    - depthwise, depth multiplier 1: 4 channels per group, the group's weights sign-extended into lane pairs
      once, pixels inner; per tap 1 LDR + 2 SXTB16 + 2 LDR (weights) + 4 SMLAxy, the offset folded into the
      bias for windows inside the input and added by 2 SADD16 per tap for windows clipped by padding (only
      their in-input taps are visited: a padded tap is the zero point, (zp + off) * w = 0, as in the
      reference).
-   - other conv shapes and FC: 2 channels per input pass with the offset added by SADD16; the two rows come
-     from mct_filter_row, so a pair may straddle the split.
+   - other conv shapes and FC: 2 channels per input pass with the offset added by SADD16 (mct_dot_off_2);
+     the two rows come from mct_filter_row, so a pair may straddle the split.
    Leftover channels of a range and other depth multipliers take plain loops with hoisted constants. */
 #include "../../quant.h"
 #include "../train_ops.h"
-#include "arm_common.h"
+#include "arm_dot.h"
 
 #ifdef MCT_USE_ARM_OPS
 
@@ -26,116 +28,73 @@ typedef struct {
     int32_t out_off, lo, hi;
 } clamp_t;
 
-/* 2 output channels x 2 rows (pixels) of the 1x1 product: the loop of arm/conv2d_s8.c gemm_2x2 (why it is
-   inline asm on the board, and the register budget, are explained there). */
-static MCT_ALWAYS_INLINE void gemm_2x2(const int8_t *xa, const int8_t *w0, int32_t k_n, int32_t base0, int32_t base1,
-                                       int32_t out[4])
-{
-    int32_t a00 = base0, a01 = base1, a10 = base0, a11 = base1;
-    const int8_t *x = xa, *w = w0;
-    const int8_t *const x_end = xa + (k_n & ~3);
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    if (x != x_end) {
-        uint32_t t0, t1, t2, t3, t4, t5;
-        __asm volatile(
-            "1:\n\t"
-            "ldr    %[t1], [%[w], %[k]]\n\t"
-            "ldr    %[t0], [%[w]], #4\n\t"
-            "sxtb16 %[t2], %[t0]\n\t"
-            "sxtb16 %[t0], %[t0], ror #8\n\t"
-            "sxtb16 %[t3], %[t1]\n\t"
-            "sxtb16 %[t1], %[t1], ror #8\n\t"
-            "ldr    %[t4], [%[x], %[k]]\n\t"
-            "sxtb16 %[t5], %[t4]\n\t"
-            "sxtb16 %[t4], %[t4], ror #8\n\t"
-            "smlad  %[a10], %[t5], %[t2], %[a10]\n\t"
-            "smlad  %[a10], %[t4], %[t0], %[a10]\n\t"
-            "smlad  %[a11], %[t5], %[t3], %[a11]\n\t"
-            "smlad  %[a11], %[t4], %[t1], %[a11]\n\t"
-            "ldr    %[t4], [%[x]], #4\n\t"
-            "sxtb16 %[t5], %[t4]\n\t"
-            "sxtb16 %[t4], %[t4], ror #8\n\t"
-            "smlad  %[a00], %[t5], %[t2], %[a00]\n\t"
-            "smlad  %[a00], %[t4], %[t0], %[a00]\n\t"
-            "smlad  %[a01], %[t5], %[t3], %[a01]\n\t"
-            "smlad  %[a01], %[t4], %[t1], %[a01]\n\t"
-            "cmp    %[x], %[end]\n\t"
-            "bne    1b\n\t"
-            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x), [w] "+r"(w),
-              [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-            : [k] "r"(k_n), [end] "r"(x_end)
-            : "cc");
-    }
-#else
-    while (x != x_end) {
-        const uint32_t wv0 = mct_load4(w), wv1 = mct_load4(w + k_n);
-        const uint32_t w0l = mct_sxtb16(wv0), w0h = mct_sxtb16_ror8(wv0);
-        const uint32_t w1l = mct_sxtb16(wv1), w1h = mct_sxtb16_ror8(wv1);
-        const uint32_t xva = mct_load4(x), xvb = mct_load4(x + k_n);
-        const uint32_t xl = mct_sxtb16(xva), xh = mct_sxtb16_ror8(xva);
-        const uint32_t yl = mct_sxtb16(xvb), yh = mct_sxtb16_ror8(xvb);
-        a00 = mct_smlad(xh, w0h, mct_smlad(xl, w0l, a00));
-        a01 = mct_smlad(xh, w1h, mct_smlad(xl, w1l, a01));
-        a10 = mct_smlad(yh, w0h, mct_smlad(yl, w0l, a10));
-        a11 = mct_smlad(yh, w1h, mct_smlad(yl, w1l, a11));
-        x += 4;
-        w += 4;
-    }
-#endif
-    for (int32_t k = k_n & ~3; k < k_n; ++k) {
-        const int32_t x0 = xa[k], x1 = xa[k + k_n], f0 = w0[k], f1 = w0[k + k_n];
-        a00 = mct_wrap_add(a00, x0 * f0); /* the base holds the bias: wrap like SMLAD, no UB */
-        a01 = mct_wrap_add(a01, x0 * f1);
-        a10 = mct_wrap_add(a10, x1 * f0);
-        a11 = mct_wrap_add(a11, x1 * f1);
-    }
-    out[0] = a00;
-    out[1] = a01;
-    out[2] = a10;
-    out[3] = a11;
-}
-
-/* one row x one channel */
-static int32_t dot_1x1(const int8_t *x, const int8_t *w, int32_t k_n, int32_t base)
-{
-    int32_t acc = base;
-    int32_t k = 0;
-    for (; k + 4 <= k_n; k += 4) {
-        const uint32_t xv = mct_load4(x + k), wv = mct_load4(w + k);
-        acc = mct_smlad(mct_sxtb16(xv), mct_sxtb16(wv), acc);
-        acc = mct_smlad(mct_sxtb16_ror8(xv), mct_sxtb16_ror8(wv), acc);
-    }
-    for (; k < k_n; ++k) {
-        acc = mct_wrap_add(acc, (int32_t)x[k] * (int32_t)w[k]);
-    }
-    return acc;
-}
-
 /* bias + off * sum(w): the reference's int32 accumulator of the offset terms, wrapping the same way */
 static int32_t folded_base(const int32_t *bias, int32_t c, int32_t off, const int8_t *w, int32_t n)
 {
     return mct_wrap_add((bias != 0) ? bias[c] : 0, off * mct_sum_s8(w, n));
 }
 
+/* The output stage of a pointwise channel pair. Whenever every accumulator the pair can reach is below 2^30
+   in magnitude (for int8 weights: |bias| + 128 * Ci * max|x + off| < 2^30, so always but for absurd biases)
+   and the multipliers are below 1, it is the doubled form of arm_requant.h (mct_rqd_make): the accumulator
+   doubled by one shift, then SMMLAR, ADD, ASR with the output offset folded in, 5 instructions instead of
+   ~12 for the 64-bit rounding constants of mct_rq_out. The modes extend arm_common.h's (MCT_RQ_*). */
+#define PW_DOUBLED 3
+#define PW_DOUBLED_SAT8 4 /* ... and the clamp is the whole int8 range: one SSAT */
+
+typedef struct {
+    mct_rq_t r[2];
+    mct_rqd_t d[2];
+    clamp_t cl;
+} pw_out_t;
+
+static MCT_ALWAYS_INLINE int8_t pw_out(int32_t acc, const pw_out_t *o, int ch, int mode)
+{
+    if (mode == PW_DOUBLED || mode == PW_DOUBLED_SAT8) {
+        const int32_t v = mct_rqd_apply((int32_t)((uint32_t)acc << 1), &o->d[ch]);
+        return (int8_t)((mode == PW_DOUBLED_SAT8) ? mct_ssat8(v) : mct_clamp(v, o->cl.lo, o->cl.hi));
+    }
+    return mct_rq_out(acc, &o->r[ch], mode, o->cl.out_off, o->cl.lo, o->cl.hi);
+}
+
 static MCT_ALWAYS_INLINE void pointwise_pair(const int8_t *in, const int8_t *w0, int32_t rows, int32_t k_n,
-                                             int32_t c_n, int32_t base0, int32_t base1, const mct_rq_t *r0,
-                                             const mct_rq_t *r1, const clamp_t *cl, int mode, int8_t *out)
+                                             int32_t c_n, int32_t base0, int32_t base1, const pw_out_t *po,
+                                             int mode, int8_t *out)
 {
     int32_t r = 0;
     for (; r + 2 <= rows; r += 2) {
         int32_t acc[4];
-        gemm_2x2(in + r * k_n, w0, k_n, base0, base1, acc);
+        mct_gemm_2x2(in + r * k_n, w0, k_n, base0, base1, acc);
         int8_t *o = out + r * c_n;
-        o[0] = mct_rq_out(acc[0], r0, mode, cl->out_off, cl->lo, cl->hi);
-        o[1] = mct_rq_out(acc[1], r1, mode, cl->out_off, cl->lo, cl->hi);
-        o[c_n] = mct_rq_out(acc[2], r0, mode, cl->out_off, cl->lo, cl->hi);
-        o[c_n + 1] = mct_rq_out(acc[3], r1, mode, cl->out_off, cl->lo, cl->hi);
+        o[0] = pw_out(acc[0], po, 0, mode);
+        o[1] = pw_out(acc[1], po, 1, mode);
+        o[c_n] = pw_out(acc[2], po, 0, mode);
+        o[c_n + 1] = pw_out(acc[3], po, 1, mode);
     }
     if (r < rows) {
         const int8_t *x = in + r * k_n;
-        out[r * c_n] = mct_rq_out(dot_1x1(x, w0, k_n, base0), r0, mode, cl->out_off, cl->lo, cl->hi);
-        out[r * c_n + 1] = mct_rq_out(dot_1x1(x, w0 + k_n, k_n, base1), r1, mode, cl->out_off, cl->lo, cl->hi);
+        out[r * c_n] = pw_out(mct_dot_1x1(x, w0, k_n, base0), po, 0, mode);
+        out[r * c_n + 1] = pw_out(mct_dot_1x1(x, w0 + k_n, k_n, base1), po, 1, mode);
     }
+}
+
+/* The requantization mode of channels c, c + 1 (pw_out) */
+static int pw_mode(const mct_conv_params_t *p, const mct_channel_quant_t *q, const int32_t *bias, int32_t c,
+                   int32_t k_n, pw_out_t *o)
+{
+    const int sat8 = (p->act_min == -128 && p->act_max == 127);
+    int doubled = 1;
+    for (int ch = 0; ch < 2; ++ch) {
+        o->r[ch] = mct_rq_make(q->multiplier[c + ch], q->shift[c + ch]);
+        const int64_t b = (bias != 0) ? bias[c + ch] : 0;
+        const int64_t bound = ((b < 0) ? -b : b) + (int64_t)128 * k_n * mct_max_abs_off(p->input_offset);
+        doubled = mct_rqd_make(q->multiplier[c + ch], q->shift[c + ch], p->output_offset, bound, &o->d[ch]) &&
+                  doubled;
+    }
+    if (doubled) {
+        return sat8 ? PW_DOUBLED_SAT8 : PW_DOUBLED;
+    }
+    return mct_rq_mode(mct_rq_is_right(&o->r[0]) && mct_rq_is_right(&o->r[1]), p->act_min, p->act_max);
 }
 
 /* Output channels [c0, c1) of a 1x1 stride-1 conv over `rows` pixels; channel c's filter row is w + c * k_n
@@ -144,23 +103,30 @@ static void pointwise_range(const mct_conv_params_t *p, const mct_channel_quant_
                             const int8_t *in, const int8_t *w, const int32_t *bias, int32_t c_n, int32_t c0,
                             int32_t c1, int8_t *out)
 {
-    const clamp_t cl = {p->output_offset, p->act_min, p->act_max};
+    pw_out_t po;
+    po.cl.out_off = p->output_offset;
+    po.cl.lo = p->act_min;
+    po.cl.hi = p->act_max;
     int32_t c = c0;
     for (; c + 2 <= c1; c += 2) {
         const int8_t *w0 = w + c * k_n;
-        const mct_rq_t r0 = mct_rq_make(q->multiplier[c], q->shift[c]);
-        const mct_rq_t r1 = mct_rq_make(q->multiplier[c + 1], q->shift[c + 1]);
         const int32_t base0 = folded_base(bias, c, p->input_offset, w0, k_n);
         const int32_t base1 = folded_base(bias, c + 1, p->input_offset, w0 + k_n, k_n);
-        switch (mct_rq_mode(mct_rq_is_right(&r0) && mct_rq_is_right(&r1), cl.lo, cl.hi)) {
+        switch (pw_mode(p, q, bias, c, k_n, &po)) {
+        case PW_DOUBLED_SAT8:
+            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &po, PW_DOUBLED_SAT8, out + c);
+            break;
+        case PW_DOUBLED:
+            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &po, PW_DOUBLED, out + c);
+            break;
         case MCT_RQ_RIGHT_SAT8:
-            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &r0, &r1, &cl, MCT_RQ_RIGHT_SAT8, out + c);
+            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &po, MCT_RQ_RIGHT_SAT8, out + c);
             break;
         case MCT_RQ_RIGHT:
-            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &r0, &r1, &cl, MCT_RQ_RIGHT, out + c);
+            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &po, MCT_RQ_RIGHT, out + c);
             break;
         default:
-            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &r0, &r1, &cl, MCT_RQ_GENERAL, out + c);
+            pointwise_pair(in, w0, rows, k_n, c_n, base0, base1, &po, MCT_RQ_GENERAL, out + c);
             break;
         }
     }
@@ -169,35 +135,10 @@ static void pointwise_range(const mct_conv_params_t *p, const mct_channel_quant_
         const mct_rq_t r0 = mct_rq_make(q->multiplier[c], q->shift[c]);
         const int32_t base0 = folded_base(bias, c, p->input_offset, w0, k_n);
         for (int32_t r = 0; r < rows; ++r) {
-            out[r * c_n + c] =
-                mct_rq_out(dot_1x1(in + r * k_n, w0, k_n, base0), &r0, MCT_RQ_GENERAL, cl.out_off, cl.lo, cl.hi);
+            out[r * c_n + c] = mct_rq_out(mct_dot_1x1(in + r * k_n, w0, k_n, base0), &r0, MCT_RQ_GENERAL,
+                                          po.cl.out_off, po.cl.lo, po.cl.hi);
         }
     }
-}
-
-/* (x + off) . w over n elements, 2 filters at once; off is added to two inputs per SADD16. */
-static void dot_off_2(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t off, int32_t *a0,
-                      int32_t *a1)
-{
-    const uint32_t off2 = mct_dup16(off);
-    int32_t s0 = *a0, s1 = *a1;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t xv = mct_load4(x + i);
-        const uint32_t xl = mct_sadd16(mct_sxtb16(xv), off2), xh = mct_sadd16(mct_sxtb16_ror8(xv), off2);
-        const uint32_t wv0 = mct_load4(w0 + i), wv1 = mct_load4(w1 + i);
-        s0 = mct_smlad(xl, mct_sxtb16(wv0), s0);
-        s0 = mct_smlad(xh, mct_sxtb16_ror8(wv0), s0);
-        s1 = mct_smlad(xl, mct_sxtb16(wv1), s1);
-        s1 = mct_smlad(xh, mct_sxtb16_ror8(wv1), s1);
-    }
-    for (; i < n; ++i) {
-        const int32_t xv = (int32_t)x[i] + off;
-        s0 = mct_wrap_add(s0, xv * (int32_t)w0[i]);
-        s1 = mct_wrap_add(s1, xv * (int32_t)w1[i]);
-    }
-    *a0 = s0;
-    *a1 = s1;
 }
 
 /* Any other conv: per output pixel, 2 channels at a time, only the in-input taps (each tap row is one
@@ -228,7 +169,7 @@ static void conv_general(const mct_conv_params_t *p, const mct_channel_quant_t *
                     for (int32_t ky = ky0; ky < ky1; ++ky) {
                         const int8_t *ip = in + (((b * in_h) + in_y0 + ky) * in_w + in_x0 + kx0) * in_c;
                         const int32_t f_off = (ky * k_w + kx0) * in_c;
-                        dot_off_2(ip, f0 + f_off, f1 + f_off, run, p->input_offset, &a0, &a1);
+                        mct_dot_off_2(ip, f0 + f_off, f1 + f_off, run, p->input_offset, 0, 0, &a0, &a1);
                     }
                     if (bias != 0) {
                         a0 = mct_wrap_add(a0, bias[oc]);
@@ -467,42 +408,19 @@ void mct_depthwise_conv2d_split_s8(const mct_conv_params_t *p, const mct_channel
 
 /* ---- fully connected ------------------------------------------------------------------------------------ */
 
-/* Two units per input pass, both offsets added with SADD16 (as arm/fully_connected_s8.c). */
-static MCT_ALWAYS_INLINE void fc_dot2(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t x_off,
-                                      int32_t w_off, int32_t *a0, int32_t *a1)
-{
-    const uint32_t xo2 = mct_dup16(x_off), wo2 = mct_dup16(w_off);
-    int32_t s0 = 0, s1 = 0;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t xv = mct_load4(x + i);
-        const uint32_t xl = mct_sadd16(mct_sxtb16(xv), xo2), xh = mct_sadd16(mct_sxtb16_ror8(xv), xo2);
-        const uint32_t v0 = mct_load4(w0 + i), v1 = mct_load4(w1 + i);
-        s0 = mct_smlad(xl, mct_sadd16(mct_sxtb16(v0), wo2), s0);
-        s0 = mct_smlad(xh, mct_sadd16(mct_sxtb16_ror8(v0), wo2), s0);
-        s1 = mct_smlad(xl, mct_sadd16(mct_sxtb16(v1), wo2), s1);
-        s1 = mct_smlad(xh, mct_sadd16(mct_sxtb16_ror8(v1), wo2), s1);
-    }
-    for (; i < n; ++i) {
-        const int32_t xv = (int32_t)x[i] + x_off;
-        s0 = mct_wrap_add(s0, xv * ((int32_t)w0[i] + w_off));
-        s1 = mct_wrap_add(s1, xv * ((int32_t)w1[i] + w_off));
-    }
-    *a0 = s0;
-    *a1 = s1;
-}
-
-void mct_fully_connected_split_s8(const mct_fc_params_t *p, const mct_channel_quant_t *q, int32_t batches,
-                                  int32_t depth, int32_t units, const int8_t *in, const mct_filter_t *f,
-                                  const int32_t *bias, int8_t *out)
+/* Two units per input pass (mct_dot_off_2); has_w_off is a literal so a filter without a zero point (every
+   int8 model's) pays no SADD16 on the weights. */
+static MCT_ALWAYS_INLINE void fc(const mct_fc_params_t *p, const mct_channel_quant_t *q, int32_t batches,
+                                 int32_t depth, int32_t units, const int8_t *in, const mct_filter_t *f,
+                                 const int32_t *bias, int8_t *out, int has_w_off)
 {
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + b * depth;
         for (int32_t u = 0; u < units; u += 2) {
             const int32_t u1 = (u + 1 < units) ? u + 1 : u; /* odd count: the last unit twice */
-            int32_t a0, a1;
-            fc_dot2(x, mct_filter_row(f, u, depth), mct_filter_row(f, u1, depth), depth, p->input_offset,
-                    p->filter_offset, &a0, &a1);
+            int32_t a0 = 0, a1 = 0;
+            mct_dot_off_2(x, mct_filter_row(f, u, depth), mct_filter_row(f, u1, depth), depth, p->input_offset,
+                          p->filter_offset, has_w_off, &a0, &a1);
             if (bias != 0) {
                 a0 = mct_wrap_add(a0, bias[u]);
                 a1 = mct_wrap_add(a1, bias[u1]);
@@ -512,6 +430,17 @@ void mct_fully_connected_split_s8(const mct_fc_params_t *p, const mct_channel_qu
             out[b * units + u] = mct_rq_out(a0, &r0, MCT_RQ_GENERAL, p->output_offset, p->act_min, p->act_max);
             out[b * units + u1] = mct_rq_out(a1, &r1, MCT_RQ_GENERAL, p->output_offset, p->act_min, p->act_max);
         }
+    }
+}
+
+void mct_fully_connected_split_s8(const mct_fc_params_t *p, const mct_channel_quant_t *q, int32_t batches,
+                                  int32_t depth, int32_t units, const int8_t *in, const mct_filter_t *f,
+                                  const int32_t *bias, int8_t *out)
+{
+    if (p->filter_offset != 0) {
+        fc(p, q, batches, depth, units, in, f, bias, out, 1);
+    } else {
+        fc(p, q, batches, depth, units, in, f, bias, out, 0);
     }
 }
 
