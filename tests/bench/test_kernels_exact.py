@@ -106,28 +106,19 @@ def test_fully_connected_arm_equals_reference(seed, batches, depth, units, zi, a
     _same(mb.build([x], [y]), [rng.integers(-128, 128, (batches, depth)).astype(np.int8)])
 
 
-def test_requantization_identity(tmp_path: Path) -> None:
-    """ops/arm/arm_requant.h equals quant.h's mct_mbqm on edge and random values of every shift."""
-    exe = tmp_path / "requant_check"
-    src = Path(__file__).with_name("requant_check.c")
-    subprocess.run(
-        [
-            "gcc",
-            "-std=c99",
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{ROOT / 'firmware' / 'engine'}",
-            str(src),
-            "-o",
-            str(exe),
-        ],
-        check=True,
-    )
+@pytest.mark.parametrize(
+    ("source", "form"),
+    [("requant_check.c", "mct_rq_apply"), ("requant_doubled_check.c", "mct_rqd_apply (SMMLAR, offset folded in)")],
+)
+def test_requantization_identity(tmp_path: Path, source: str, form: str) -> None:
+    """Each requantisation form of ops/arm equals quant.h's mct_mbqm on edge and random values of every shift."""
+    exe = tmp_path / source.removesuffix(".c")
+    src = Path(__file__).with_name(source)
+    cmd = ["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'firmware' / 'engine'}", str(src),
+           "-o", str(exe)]  # fmt: skip
+    subprocess.run(cmd, check=True)
     r = subprocess.run([str(exe)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout
-
+    assert r.returncode == 0, f"{form}: {r.stdout}"
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
