@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sanitized_child import run_sanitized
 
 from mcutrain import hostlib
 
@@ -213,22 +212,9 @@ def _sanitized_cases() -> None:
 
 
 def test_split_kernels_under_sanitizers() -> None:
-    r = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True)
-    runtime = r.stdout.strip()
-    if r.returncode != 0 or not os.path.isabs(runtime) or not os.path.exists(runtime):
-        pytest.skip("no libasan")
-    for arm in (False, True):  # build both libraries here: the child must not compile under ASan
-        hostlib.build(sanitize=True, arm_ops=arm)
-    env = dict(os.environ, LD_PRELOAD=runtime, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
-               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1", MCUTRAIN_SPLIT_SANITIZE="1")
-    r = subprocess.run([sys.executable, __file__, "--sanitized"], env=env, capture_output=True, text=True,
-                       timeout=600, cwd=Path(__file__).resolve().parents[2])
-    assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr[-3000:]
-    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
-
+    here = Path(__file__).resolve().parent
+    code = f"import sys; sys.path.insert(0, {str(here)!r}); import test_split_kernels_exact as t; t._sanitized_cases()"
+    run_sanitized(code, "MCUTRAIN_SPLIT_SANITIZE", here.parents[1])
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--sanitized"]:
-        _sanitized_cases()
-        raise SystemExit(0)
     raise SystemExit(pytest.main([__file__, "-q"]))
