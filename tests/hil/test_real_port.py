@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,16 @@ SUITE = ["test_device_train.py", "test_boot.py", "test_app.py", "test_monitor.py
 NOT_ON_A_TTY = "not fault and not semihosting and not side_by_side and not builds and not vector_table"
 
 
+TtyBoard = Callable[[bytes], QemuBoard]  # program "flashed" -> a running emulated board on a pty
+
+
 @pytest.fixture
-def tty_board(firmware_elf: Path | None):  # type: ignore[no-untyped-def]
+def tty_board(firmware_elf: Path | None) -> Iterator[TtyBoard]:
     if firmware_elf is None:
         pytest.skip("already running against a real board (--port)")
 
     def start(program: bytes) -> QemuBoard:
+        assert firmware_elf is not None
         q = QemuBoard(firmware_elf, serial="pty", preload=qemu_preload(program))
         made.append(q.start())
         assert q.pty_path is not None and Path(q.pty_path).exists()
@@ -48,7 +53,7 @@ def tty_board(firmware_elf: Path | None):  # type: ignore[no-untyped-def]
         q.close()
 
 
-def test_hil_suite_passes_over_a_serial_device(tty_board) -> None:  # type: ignore[no-untyped-def]
+def test_hil_suite_passes_over_a_serial_device(tty_board: TtyBoard) -> None:
     """The HIL tests with `--port TTY --board qemu_f405`: each test resets the board over the link, the
     flash keeps what earlier tests wrote (as on a chip). Programs larger than the emulated board's 16 KB
     upload area must be "flashed" beforehand, as on a chip: the board-vs-host training test's program is;
@@ -66,7 +71,7 @@ def test_hil_suite_passes_over_a_serial_device(tty_board) -> None:  # type: igno
     assert " passed" in summary and "failed" not in summary and "error" not in summary
 
 
-def test_train_command_over_a_serial_device(tty_board, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_train_command_over_a_serial_device(tty_board: TtyBoard, tmp_path: Path) -> None:
     """`mcutrain train --target TTY --board qemu_f405 --json` on a board "flashed" with the program that
     `mcutrain flash` prepares: it keeps the flashed program, trains, saves a checkpoint, reports the contract."""
     from mcutrain import cli
