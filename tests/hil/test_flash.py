@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mcutrain import boards
 from mcutrain.device import flash as fl
 
 BLOB = b"MCTP" + bytes(60)
@@ -38,7 +39,10 @@ def test_real_board_program_is_an_upload_record(name: str) -> None:
     assert addr == 0x0802_0000  # region start, right after the 128 KB of code flash
     magic, seq, size, crc = struct.unpack_from("<IIII", data)
     assert (magic, size, crc) == (fl.RECORD_MAGIC, len(BLOB), zlib.crc32(BLOB)) and seq >= 1
-    assert data[16:] == BLOB
+    assert data[16 : 16 + len(BLOB)] == BLOB
+    # The rest of the program area is written erased, so an older upload in the other bank (with a higher
+    # sequence number) cannot win over the flashed program at the next boot.
+    assert len(data) == boards.board(name).program_area_bytes and set(data[16 + len(BLOB) :]) == {0xFF}
 
 
 @pytest.mark.parametrize(("name", "area"), [("disco_f746", 384 * 1024), ("nucleo_f412zg", 640 * 1024)])

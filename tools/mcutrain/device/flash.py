@@ -67,7 +67,12 @@ def program_image(board: str, blob: bytes) -> tuple[int, bytes]:
         raise FlashError(
             f"program of {len(blob)} bytes exceeds the {b.max_program_bytes}-byte limit of the {b.name} program area"
         )
-    return b.program_addr, (program_record(blob) if b.flasher_writes_program else blob)
+    if not b.flasher_writes_program:
+        return b.program_addr, blob
+    # The whole program area, erased past the record: an older upload left in the other bank (higher sequence
+    # number) must not win over what was just flashed at the next boot.
+    rec = program_record(blob)
+    return b.program_addr, rec + b"\xff" * (b.program_area_bytes - len(rec))
 
 
 def qemu_preload(blob: bytes) -> dict[int, bytes]:
