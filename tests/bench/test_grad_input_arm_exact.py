@@ -19,25 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_structs import Dims, Filter, Geom, P, ptr
 from sanitized_child import run_sanitized
 
 from mcutrain import hostlib
 
 SANITIZE = os.environ.get("MCUTRAIN_GIN_SANITIZE") == "1"
-I32 = ctypes.c_int32
-P = ctypes.c_void_p
-
-
-class Geom(ctypes.Structure):
-    _fields_ = [(n, I32) for n in ("stride_h", "stride_w", "pad_h", "pad_w", "depth_multiplier")]
-
-
-class Dims(ctypes.Structure):
-    _fields_ = [("n", I32), ("h", I32), ("w", I32), ("c", I32)]
-
-
-class Filter(ctypes.Structure):
-    _fields_ = [("flash", P), ("ram", P), ("k", I32)]
 
 
 def _lib(arm: bool) -> ctypes.CDLL:
@@ -45,10 +32,6 @@ def _lib(arm: bool) -> ctypes.CDLL:
     lib.mct_conv2d_grad_input_int.argtypes = [P] * 9
     lib.mct_conv2d_grad_input_int.restype = None
     return lib
-
-
-def _ptr(a: np.ndarray | None) -> int | None:
-    return None if a is None else a.ctypes.data
 
 
 def _headroom(rng: np.random.Generator, co: int, kh: int, kw: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,10 +84,10 @@ def _case(rng: np.random.Generator, shape: dict | None = None, hostile: bool = F
 def _run(lib: ctypes.CDLL, c: dict) -> np.ndarray:
     d = c["x_dims"]
     acc = np.full((d.n, d.h, d.w, d.c), 0x5A5A5A5A, np.int32)  # must be overwritten, not added to
-    f = Filter(_ptr(c["flash"]), _ptr(c["ram"]), c["k"])
-    lib.mct_conv2d_grad_input_int(ctypes.addressof(c["geom"]), ctypes.addressof(c["gy_dims"]), _ptr(c["gy"]),
-                                  ctypes.addressof(c["f_dims"]), ctypes.addressof(f), _ptr(c["mult"]),
-                                  _ptr(c["shift"]), ctypes.addressof(d), _ptr(acc))
+    f = Filter(ptr(c["flash"]), ptr(c["ram"]), c["k"])
+    lib.mct_conv2d_grad_input_int(ctypes.addressof(c["geom"]), ctypes.addressof(c["gy_dims"]), ptr(c["gy"]),
+                                  ctypes.addressof(c["f_dims"]), ctypes.addressof(f), ptr(c["mult"]),
+                                  ptr(c["shift"]), ctypes.addressof(d), ptr(acc))
     return acc
 
 

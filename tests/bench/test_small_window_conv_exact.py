@@ -15,14 +15,12 @@ import os
 
 import numpy as np
 import pytest
-from test_split_kernels_exact import ChannelQuant, ConvParams, Dims, _ptr  # the engine's structs, shared
+from engine_structs import ChannelQuant, ConvParams, Dims, P, ptr
 
 from mcutrain import hostlib
 
 # set (with the sanitizer runtime preloaded) by test_arm_sanitized.py for its child process
 SANITIZE = os.environ.get("MCUTRAIN_ARM_SANITIZE") == "1"
-
-P = ctypes.c_void_p
 
 
 def _lib(arm: bool) -> ctypes.CDLL:
@@ -35,10 +33,10 @@ def _lib(arm: bool) -> ctypes.CDLL:
 def _run(arm: bool, c: dict) -> np.ndarray:
     d = c["out_dims"]
     out = np.zeros((d.n, d.h, d.w, d.c), np.int8)
-    q = ChannelQuant(_ptr(c["mult"]), _ptr(c["shift"]))
+    q = ChannelQuant(ptr(c["mult"]), ptr(c["shift"]))
     _lib(arm).mct_conv2d_s8(ctypes.addressof(c["params"]), ctypes.addressof(q), ctypes.addressof(c["in_dims"]),
-                            _ptr(c["x"]), ctypes.addressof(c["f_dims"]), _ptr(c["w"]), _ptr(c["bias"]),
-                            ctypes.addressof(d), _ptr(out))
+                            ptr(c["x"]), ctypes.addressof(c["f_dims"]), ptr(c["w"]), ptr(c["bias"]),
+                            ctypes.addressof(d), ptr(out))
     return out
 
 

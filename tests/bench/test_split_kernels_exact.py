@@ -14,36 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_structs import I32, ChannelQuant, ConvParams, Dims, FcParams, Filter, P, ptr
 from sanitized_child import run_sanitized
 
 from mcutrain import hostlib
 
 # set (with the sanitizer runtime preloaded) by test_split_kernels_under_sanitizers for its child process
 SANITIZE = os.environ.get("MCUTRAIN_SPLIT_SANITIZE") == "1"
-
-I32 = ctypes.c_int32
-P = ctypes.c_void_p
-
-
-class ConvParams(ctypes.Structure):
-    _fields_ = [(n, I32) for n in ("stride_h", "stride_w", "pad_h", "pad_w", "depth_multiplier", "input_offset",
-                                   "output_offset", "act_min", "act_max")]
-
-
-class FcParams(ctypes.Structure):
-    _fields_ = [(n, I32) for n in ("input_offset", "filter_offset", "output_offset", "act_min", "act_max")]
-
-
-class ChannelQuant(ctypes.Structure):
-    _fields_ = [("multiplier", P), ("shift", P)]
-
-
-class Dims(ctypes.Structure):
-    _fields_ = [("n", I32), ("h", I32), ("w", I32), ("c", I32)]
-
-
-class Filter(ctypes.Structure):
-    _fields_ = [("flash", P), ("ram", P), ("k", I32)]
 
 
 def _lib(arm: bool) -> ctypes.CDLL:
@@ -54,10 +31,6 @@ def _lib(arm: bool) -> ctypes.CDLL:
     lib.mct_fully_connected_split_s8.argtypes = [P, P, I32, I32, I32, P, P, P, P]
     lib.mct_fully_connected_split_s8.restype = None
     return lib
-
-
-def _ptr(a: np.ndarray | None) -> int | None:
-    return None if a is None else a.ctypes.data
 
 
 def _quant(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,11 +90,11 @@ def _conv_case(rng: np.random.Generator, depthwise: bool, shape: dict | None = N
 def _run_conv(lib: ctypes.CDLL, c: dict, depthwise: bool) -> np.ndarray:
     d = c["out_dims"]
     out = np.zeros((d.n, d.h, d.w, d.c), np.int8)
-    q = ChannelQuant(_ptr(c["mult"]), _ptr(c["shift"]))
-    f = Filter(_ptr(c["flash"]), _ptr(c["ram"]), c["k"])
+    q = ChannelQuant(ptr(c["mult"]), ptr(c["shift"]))
+    f = Filter(ptr(c["flash"]), ptr(c["ram"]), c["k"])
     fn = lib.mct_depthwise_conv2d_split_s8 if depthwise else lib.mct_conv2d_split_s8
-    fn(ctypes.addressof(c["params"]), ctypes.addressof(q), ctypes.addressof(c["in_dims"]), _ptr(c["x"]),
-       ctypes.addressof(c["f_dims"]), ctypes.addressof(f), _ptr(c["bias"]), ctypes.addressof(d), _ptr(out))
+    fn(ctypes.addressof(c["params"]), ctypes.addressof(q), ctypes.addressof(c["in_dims"]), ptr(c["x"]),
+       ctypes.addressof(c["f_dims"]), ctypes.addressof(f), ptr(c["bias"]), ctypes.addressof(d), ptr(out))
     return out
 
 
@@ -172,10 +145,10 @@ def test_model_split_layers(depthwise: bool, shape: dict) -> None:
 
 def _run_fc(lib: ctypes.CDLL, c: dict) -> np.ndarray:
     out = np.zeros((c["batches"], c["units"]), np.int8)
-    q = ChannelQuant(_ptr(c["mult"]), _ptr(c["shift"]))
-    f = Filter(_ptr(c["flash"]), _ptr(c["ram"]), c["k"])
+    q = ChannelQuant(ptr(c["mult"]), ptr(c["shift"]))
+    f = Filter(ptr(c["flash"]), ptr(c["ram"]), c["k"])
     lib.mct_fully_connected_split_s8(ctypes.addressof(c["params"]), ctypes.addressof(q), c["batches"], c["depth"],
-                                     c["units"], _ptr(c["x"]), ctypes.addressof(f), _ptr(c["bias"]), _ptr(out))
+                                     c["units"], ptr(c["x"]), ctypes.addressof(f), ptr(c["bias"]), ptr(out))
     return out
 
 
