@@ -44,7 +44,7 @@ static layout_t layout(void)
 {
     layout_t l;
     uint32_t n = board_info()->flash_sectors, b_first = slot_first(n), a_first = slot_first(b_first);
-    uint32_t split = 1u, best = 0xFFFFFFFFu, m;
+    uint32_t split = 1u, best = 0xFFFFFFFFu, end = 0u, m;
     l.ok = b_first < n && a_first < b_first && a_first >= 1u;
     l.slot[0] = sectors_span(a_first, b_first);
     l.slot[1] = sectors_span(b_first, n);
@@ -52,7 +52,7 @@ static layout_t layout(void)
     l.banks = a_first >= 2u ? 2u : 1u;
     /* Bank boundary: the sector boundary nearest the middle of the area (lower one on a tie). */
     for (m = 1u; m < a_first; ++m) {
-        uint32_t end = sectors_span(0u, m).size;
+        end += board_flash_sector_size(m - 1u); /* bytes of sectors [0, m) */
         uint32_t dist = 2u * end > l.area.size ? 2u * end - l.area.size : l.area.size - 2u * end;
         if (dist < best) {
             best = dist;
